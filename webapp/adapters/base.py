@@ -371,3 +371,19 @@ class ProviderAdapter(ABC):
 
 def _elapsed_ms(started: float) -> int:
     return int(round((time.perf_counter() - started) * 1000))
+
+
+@dataclass
+class SimpleConnection:
+    """A connection that is not stored: what the adapters read, for tests, benchmarks and
+    one-off checks (the real one is the SQLAlchemy model)."""
+
+    api_key: str
+    base_url: str | None = None
+    model: str | None = None
+    id: int | None = None
+    settings: dict = field(default_factory=dict)
+    credentials: dict = field(default_factory=dict)
+
+    def get_credential(self, key: str, default: Any = None) -> Any:
+        return self.credentials.get(key, default)
