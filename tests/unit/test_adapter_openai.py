@@ -252,3 +252,11 @@ def test_official_openai_client_parses_the_simulator(simulator):
     bad = openai.OpenAI(base_url=simulator.openai_url, api_key="sk-sim-rate-limited", max_retries=0)
     with pytest.raises(openai.RateLimitError):
         bad.chat.completions.create(model="gpt-4o-mini", messages=HELLO)
+
+
+def test_closing_a_stream_early_keeps_the_session_usable(simulator):
+    c = conn(simulator, conn_id=4343)
+    with adapter.stream(c, HELLO, {}) as stream:
+        first = next(iter(stream))
+        assert first["choices"][0]["delta"]["role"] == "assistant"
+    assert adapter.execute(c, HELLO, {}).text == "Echo: hello there world"
