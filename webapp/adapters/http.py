@@ -97,11 +97,14 @@ def send(
     secrets: tuple[str, ...] = (),
 ) -> requests.Response:
     """Send one request; network failures become ProviderError(unavailable)."""
+    headers = dict(headers or {})
+    if stream:
+        headers.setdefault("Accept", "text/event-stream")
     try:
         return session.request(
             method,
             url,
-            headers=dict(headers or {}),
+            headers=headers,
             json=json_body,
             params=params,
             timeout=timeout,
