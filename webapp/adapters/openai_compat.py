@@ -53,11 +53,16 @@ class OpenAiAdapter(ProviderAdapter):
     max_tokens_param = "max_completion_tokens"
 
     # -- request building ----------------------------------------------------------------
-    def headers(self, connection: Any) -> dict[str, str]:
+    @staticmethod
+    def bearer_headers(connection: Any) -> dict[str, str]:
         headers = {"Content-Type": "application/json"}
         api_key = getattr(connection, "api_key", None)
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
+        return headers
+
+    def headers(self, connection: Any) -> dict[str, str]:
+        headers = self.bearer_headers(connection)
         settings = conn_settings(connection)
         organization = conn_credential(connection, "organization") or settings.get("organization")
         project = conn_credential(connection, "project") or settings.get("project")

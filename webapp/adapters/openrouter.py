@@ -27,10 +27,7 @@ class OpenRouterAdapter(OpenAiAdapter):
     max_tokens_param = "max_tokens"
 
     def headers(self, connection: Any) -> dict[str, str]:
-        headers = {"Content-Type": "application/json"}
-        api_key = getattr(connection, "api_key", None)
-        if api_key:
-            headers["Authorization"] = f"Bearer {api_key}"
+        headers = self.bearer_headers(connection)
         settings = conn_settings(connection)
         if settings.get("http_referer"):
             headers["HTTP-Referer"] = str(settings["http_referer"])
