@@ -76,7 +76,7 @@ def clean_provider_data(data: dict, *, current: AiProvider | None = None) -> tup
     kind = str(value("adapter_kind") or "").strip()
     kinds = adapter_kinds()
     if kind not in kinds:
-        message = (f"Unknown adapter {kind!r}; choose {', '.join(kinds)}." if kind
+        message = (f"Unknown adapter {kind!r} (choose {', '.join(kinds)})." if kind
                    else f"Adapter is required; choose {', '.join(kinds)}.")
         errors.setdefault("adapter_kind", []).append(message)
     cleaned["adapter_kind"] = kind
