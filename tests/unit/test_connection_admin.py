@@ -211,7 +211,7 @@ def test_list_pagination(provider, make_provider, make_connection):
 
 
 @pytest.mark.parametrize("kwargs", [{"order": "colour"}, {"status": "x"}, {"health": "x"},
-                                    {"page": "two"}])
+                                    {"page": "two"}, {"provider_id": "abc"}])
 def test_list_rejects_bad_filters(provider, kwargs):
     with pytest.raises(InvalidInput):
         admin.list_connections(**kwargs)

@@ -99,8 +99,9 @@ def test_default_connection_must_belong_to_provider(actx, make_provider, make_co
     openai = make_provider("openai")
     other = make_provider("other")
     foreign = make_connection(other)
-    with pytest.raises(InvalidInput):
-        providers.set_default_connection(openai.id, foreign.id)
+    for bad in (foreign.id, 99999, "abc"):
+        with pytest.raises(InvalidInput):
+            providers.set_default_connection(openai.id, bad)
     own = make_connection(openai)
     assert providers.set_default_connection(openai.id, own.id).default_connection_id == own.id
     assert providers.set_default_connection(openai.id, None).default_connection_id is None

@@ -57,7 +57,10 @@ def fetch_models(provider_id: int, *, connection_id: int | None = None,
     provider = get_provider(provider_id)
     connection = None
     if connection_id not in (None, ""):
-        connection = db.session.get(AiConnection, int(connection_id))
+        try:
+            connection = db.session.get(AiConnection, int(connection_id))
+        except (TypeError, ValueError):
+            connection = None
         if connection is None or connection.provider_id != provider.id:
             raise InvalidInput("That connection does not belong to this provider.")
     try:

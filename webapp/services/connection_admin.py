@@ -459,13 +459,17 @@ def list_connections(search: str | None = None, provider_id: int | None = None,
         per_page = min(max(int(per_page or 25), 1), MAX_PER_PAGE)
     except (TypeError, ValueError):
         errors["page"] = ["Page and page size must be whole numbers."]
+    try:
+        provider_id = None if provider_id in (None, "") else int(provider_id)
+    except (TypeError, ValueError):
+        errors["provider_id"] = ["Provider must be given by its numeric id."]
     if errors:
         raise InvalidInput("Invalid list filter: " + " ".join(m for ms in errors.values() for m in ms),
                            errors)
 
     conditions = []
-    if provider_id not in (None, ""):
-        conditions.append(AiConnection.provider_id == int(provider_id))
+    if provider_id is not None:
+        conditions.append(AiConnection.provider_id == provider_id)
     if status:
         conditions.append(AiConnection.status == status)
     if health:

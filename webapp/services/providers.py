@@ -175,7 +175,10 @@ def set_default_connection(provider_id: int, connection_id: int | None, *,
     if connection_id in (None, ""):
         provider.default_connection_id = None
     else:
-        connection = db.session.get(AiConnection, int(connection_id))
+        try:
+            connection = db.session.get(AiConnection, int(connection_id))
+        except (TypeError, ValueError):
+            connection = None
         if connection is None or connection.provider_id != provider.id:
             db.session.rollback()
             raise InvalidInput(
