@@ -1,0 +1,152 @@
+"""Fixed-window request admission shared by every process through the database.
+
+A counter row per (scope, window_start) holds how many requests a scope admitted in that
+window. Admission is one conditional UPDATE (``count < limit``) whose row count says yes or
+no, so any number of processes on one database never admit more than the limit.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..extensions import db
+from ..models import RateLimitCounter, utcnow
+from .errors import InvalidInput
+from .transactions import write_transaction
+
+WINDOWS = ("minute", "day")
+# Counter rows older than this are deleted now and then (cheaply, during an admission).
+KEEP_WINDOWS_FOR = timedelta(days=2)
+PRUNE_PROBABILITY = 0.001
+
+_table = RateLimitCounter.__table__
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """One counter to increment: ``scope`` may admit ``limit`` requests per ``window``."""
+
+    scope: str
+    limit: int
+    window: str = "minute"
+
+
+def window_start(window: str, now: datetime | None = None) -> datetime:
+    """The start of the fixed window containing ``now`` (naive UTC)."""
+    now = now or utcnow()
+    if window == "minute":
+        return now.replace(second=0, microsecond=0)
+    if window == "day":
+        return now.replace(hour=0, minute=0, second=0, microsecond=0)
+    raise InvalidInput(f"unknown rate-limit window {window!r}; use one of: {', '.join(WINDOWS)}")
+
+
+def next_window(window: str, now: datetime | None = None) -> datetime:
+    """When the window after the one containing ``now`` starts."""
+    start = window_start(window, now)
+    return start + (timedelta(minutes=1) if window == "minute" else timedelta(days=1))
+
+
+def connection_scope(connection_id: int, window: str) -> str:
+    return f"connection:{connection_id}:{window}"
+
+
+def _insert_ignore(dialect_name: str, values: dict):
+    insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+    return insert(_table).values(**values).on_conflict_do_nothing()
+
+
+def _check_limit(limit: int) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+        raise InvalidInput(f"a rate limit must be a whole number ≥ 0, not {limit!r}")
+    return limit
+
+
+def reserve_first_full(reservations: Sequence[Reservation],
+                       now: datetime | None = None) -> Reservation | None:
+    """Increment every counter inside the caller's open transaction (not committed here).
+
+    Returns None when all were admitted, else the first full one; the caller must then roll
+    back so the increments already made are undone (both or neither).
+    """
+    now = now or utcnow()
+    session = db.session
+    dialect_name = session.get_bind().dialect.name
+    for item in reservations:
+        limit = _check_limit(item.limit)
+        if limit == 0:
+            return item
+        start = window_start(item.window, now)
+        session.execute(_insert_ignore(dialect_name, {"scope": item.scope, "window_start": start,
+                                                      "count": 0}))
+        result = session.execute(
+            update(_table)
+            .where(_table.c.scope == item.scope, _table.c.window_start == start,
+                   _table.c.count < limit)
+            .values(count=_table.c.count + 1)
+        )
+        if result.rowcount != 1:
+            return item
+    if random.random() < PRUNE_PROBABILITY:
+        prune(now)
+    return None
+
+
+def reserve(reservations: Sequence[Reservation], now: datetime | None = None) -> bool:
+    """True when every counter was incremented (see reserve_first_full)."""
+    return reserve_first_full(reservations, now) is None
+
+
+def acquire_all(reservations: Sequence[Reservation], now: datetime | None = None) -> bool:
+    """Reserve every counter in one transaction of its own: all admitted, or none counted."""
+    if not reservations:
+        return True
+    with write_transaction() as session:
+        if reserve(reservations, now):
+            return True
+        session.rollback()
+        return False
+
+
+def try_acquire(scope: str, limit: int, window: str = "minute", now: datetime | None = None) -> bool:
+    """Admit one request for ``scope`` if it has admitted fewer than ``limit`` in this window."""
+    window_start(window)  # validates the window name
+    return acquire_all([Reservation(scope, limit, window)], now)
+
+
+def used(keys: Iterable[tuple[str, str]], now: datetime | None = None) -> dict[tuple[str, str], int]:
+    """How many requests each (scope, window) admitted in the current window (one query)."""
+    now = now or utcnow()
+    wanted = {(scope, window_start(window, now)): (scope, window) for scope, window in keys}
+    if not wanted:
+        return {}
+    rows = db.session.execute(
+        select(_table.c.scope, _table.c.window_start, _table.c.count).where(
+            or_(*[and_(_table.c.scope == scope, _table.c.window_start == start)
+                  for scope, start in wanted])
+        )
+    ).all()
+    counts = {key: 0 for key in wanted.values()}
+    for scope, start, count in rows:
+        key = wanted.get((scope, start))
+        if key is not None:
+            counts[key] = count
+    return counts
+
+
+def headroom(scope: str, limit: int, window: str = "minute", now: datetime | None = None) -> int:
+    """How many more requests ``scope`` may make in the current window."""
+    count = used([(scope, window)], now)[(scope, window)]
+    return max(_check_limit(limit) - count, 0)
+
+
+def prune(now: datetime | None = None) -> int:
+    """Delete counter rows of windows that ended long ago (inside the caller's transaction)."""
+    cutoff = (now or utcnow()) - KEEP_WINDOWS_FOR
+    return db.session.execute(delete(_table).where(_table.c.window_start < cutoff)).rowcount

@@ -1,0 +1,234 @@
+"""Which connections of a provider may take a request now, and in what order to try them.
+
+Everything is read in one query (connections plus their current rate-limit counters) and
+copied into plain snapshots, so no database transaction stays open while a provider is called.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import String, and_, cast, literal, or_, select, update
+from sqlalchemy.orm import aliased
+
+from ..crypto import CredentialsError, cipher
+from ..extensions import db
+from ..models import AiConnection, RateLimitCounter, utcnow
+from . import rate_limits
+
+DEFAULT_TRIAL_TIMEOUT_SECONDS = 120
+
+# Shuffling among equal priorities; tests may seed it (rotation.rng.seed(…)).
+rng = random.Random()
+
+
+def trial_timeout() -> timedelta:
+    """How long a half-open trial request may run before another process may claim it."""
+    seconds = current_app.config.get("CIRCUIT_BREAKER_TRIAL_TIMEOUT_SECONDS",
+                                     DEFAULT_TRIAL_TIMEOUT_SECONDS)
+    return timedelta(seconds=float(seconds))
+
+
+@dataclass
+class ConnectionView:
+    """What an adapter reads from a connection, detached from the database session."""
+
+    id: int
+    name: str
+    settings: dict
+    credentials: dict
+
+    @property
+    def api_key(self) -> str | None:
+        return self.credentials.get("api_key")
+
+    def get_credential(self, key: str, default: Any = None) -> Any:
+        return self.credentials.get(key, default)
+
+    @property
+    def base_url(self) -> str | None:
+        return self.settings.get("base_url") or None
+
+    @property
+    def model(self) -> str | None:
+        return self.settings.get("model") or None
+
+
+@dataclass
+class Candidate:
+    """A snapshot of one connection's rotation state, taken at ``now``."""
+
+    id: int
+    name: str
+    provider_id: int
+    status: str
+    disabled_reason: str | None
+    priority: int
+    weight: int
+    rate_limit_per_minute: int | None
+    rate_limit_per_day: int | None
+    cooldown_until: datetime | None
+    cooldown_reason: str | None
+    trial_started_at: datetime | None
+    settings: dict
+    encrypted_credentials: str
+    minute_used: int = 0
+    day_used: int = 0
+    # Filled in by assess():
+    takes_traffic: bool = False
+    reason: str | None = None
+    available_at: datetime | None = None
+    needs_trial: bool = False
+    _view: ConnectionView | None = field(default=None, repr=False)
+
+    def view(self) -> ConnectionView:
+        """Decrypted credentials; raises CredentialsError naming the connection."""
+        if self._view is None:
+            try:
+                credentials = cipher().decrypt(self.encrypted_credentials or "")
+            except CredentialsError as exc:
+                raise CredentialsError(f"connection {self.name!r} (id {self.id}): {exc}") from None
+            self._view = ConnectionView(self.id, self.name, dict(self.settings or {}), credentials)
+        return self._view
+
+    def reservations(self) -> list[rate_limits.Reservation]:
+        items = []
+        if self.rate_limit_per_minute is not None:
+            items.append(rate_limits.Reservation(
+                rate_limits.connection_scope(self.id, "minute"), self.rate_limit_per_minute, "minute"))
+        if self.rate_limit_per_day is not None:
+            items.append(rate_limits.Reservation(
+                rate_limits.connection_scope(self.id, "day"), self.rate_limit_per_day, "day"))
+        return items
+
+
+def format_time(when: datetime, now: datetime) -> str:
+    if when.date() == now.date():
+        return when.strftime("%H:%M:%S UTC")
+    return when.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def assess(candidate: Candidate, now: datetime, timeout: timedelta) -> Candidate:
+    """Decide whether the connection takes traffic now, and if not, why and until when."""
+    candidate.takes_traffic, candidate.reason = False, None
+    candidate.available_at, candidate.needs_trial = None, False
+    if candidate.status == "disabled":
+        candidate.reason = f"disabled: {candidate.disabled_reason or 'no reason recorded'}"
+        return candidate
+    if candidate.status != "active":
+        candidate.reason = candidate.status or "inactive"
+        return candidate
+    until = candidate.cooldown_until
+    if until is not None and until > now:
+        candidate.available_at = until
+        if candidate.cooldown_reason == "circuit_open":
+            candidate.reason = f"circuit open until {format_time(until, now)}"
+        else:
+            candidate.reason = (f"cooling down until {format_time(until, now)} "
+                                f"({candidate.cooldown_reason or 'no reason recorded'})")
+        return candidate
+    if until is not None and candidate.cooldown_reason == "circuit_open":
+        trial = candidate.trial_started_at
+        if trial is not None and trial > now - timeout:
+            candidate.available_at = trial + timeout
+            candidate.reason = "circuit half-open: a trial request is running"
+            return candidate
+        candidate.needs_trial = True
+    minute_limit, day_limit = candidate.rate_limit_per_minute, candidate.rate_limit_per_day
+    if minute_limit is not None and candidate.minute_used >= minute_limit:
+        candidate.available_at = rate_limits.next_window("minute", now)
+        candidate.reason = f"minute limit reached ({candidate.minute_used}/{minute_limit})"
+        return candidate
+    if day_limit is not None and candidate.day_used >= day_limit:
+        candidate.available_at = rate_limits.next_window("day", now)
+        candidate.reason = f"day limit reached ({candidate.day_used}/{day_limit})"
+        return candidate
+    candidate.takes_traffic = True
+    return candidate
+
+
+def _counter_join(alias, window: str, start: datetime):
+    scope = literal("connection:") + cast(AiConnection.id, String) + literal(f":{window}")
+    return and_(alias.scope == scope, alias.window_start == start)
+
+
+def _snapshot_query(now: datetime):
+    minute, day = aliased(RateLimitCounter), aliased(RateLimitCounter)
+    c = AiConnection
+    return (
+        select(c.id, c.name, c.provider_id, c.status, c.disabled_reason, c.priority, c.weight,
+               c.rate_limit_per_minute, c.rate_limit_per_day, c.cooldown_until, c.cooldown_reason,
+               c.trial_started_at, c.settings, c.credentials, minute.count, day.count)
+        .select_from(c)
+        .outerjoin(minute, _counter_join(minute, "minute", rate_limits.window_start("minute", now)))
+        .outerjoin(day, _counter_join(day, "day", rate_limits.window_start("day", now)))
+    )
+
+
+def _candidate(row) -> Candidate:
+    return Candidate(*row[:14], minute_used=row[14] or 0, day_used=row[15] or 0)
+
+
+def load_candidates(provider_id: int, now: datetime | None = None) -> list[Candidate]:
+    """Every connection of the provider, assessed at ``now`` (one query)."""
+    now = now or utcnow()
+    timeout = trial_timeout()
+    rows = db.session.execute(
+        _snapshot_query(now).where(AiConnection.provider_id == provider_id)
+        .order_by(AiConnection.priority, AiConnection.id)
+    ).all()
+    return [assess(_candidate(row), now, timeout) for row in rows]
+
+
+def load_candidates_by_id(connection_ids: list[int], now: datetime | None = None) -> dict[int, Candidate]:
+    """The same snapshot for given connections, whatever their provider (one query)."""
+    now = now or utcnow()
+    if not connection_ids:
+        return {}
+    timeout = trial_timeout()
+    rows = db.session.execute(_snapshot_query(now).where(AiConnection.id.in_(connection_ids))).all()
+    return {row[0]: assess(_candidate(row), now, timeout) for row in rows}
+
+
+def _weighted_shuffle(group: list[Candidate], source: random.Random) -> list[Candidate]:
+    """Order by weight-proportional chance of coming first (Efraimidis–Spirakis keys)."""
+    keyed = [(source.random() ** (1.0 / c.weight), c) for c in group]
+    keyed.sort(key=lambda pair: pair[0], reverse=True)
+    return [c for _, c in keyed]
+
+
+def order(candidates: list[Candidate], first_id: int | None = None,
+          source: random.Random | None = None) -> list[Candidate]:
+    """Try order: ``first_id`` first, then priority ascending with weighted-random order among
+    equal priorities; connections with weight 0 only after every other one."""
+    source = source or rng
+    first = [c for c in candidates if c.id == first_id]
+    rest = [c for c in candidates if c.id != first_id]
+    weighted = [c for c in rest if (c.weight or 0) > 0]
+    spare = [c for c in rest if (c.weight or 0) <= 0]
+    ordered: list[Candidate] = []
+    for priority in sorted({c.priority for c in weighted}):
+        ordered += _weighted_shuffle([c for c in weighted if c.priority == priority], source)
+    for priority in sorted({c.priority for c in spare}):
+        group = [c for c in spare if c.priority == priority]
+        source.shuffle(group)
+        ordered += group
+    return first + ordered
+
+
+def claim_trial(connection_id: int, now: datetime, timeout: timedelta) -> bool:
+    """Atomically claim the half-open trial of an expired circuit (inside the caller's
+    transaction): exactly one process wins; a claim older than ``timeout`` may be re-taken."""
+    c = AiConnection
+    result = db.session.execute(
+        update(c)
+        .where(c.id == connection_id, c.cooldown_reason == "circuit_open", c.cooldown_until <= now,
+               or_(c.trial_started_at.is_(None), c.trial_started_at <= now - timeout))
+        .values(trial_started_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
