@@ -5,6 +5,7 @@ from .base import utcnow
 from .connection import CONNECTION_STATUSES, AiConnection
 from .provider import ADAPTER_KINDS, PROVIDER_STATUSES, AiProvider, AiProviderModel
 from .rate_limit import RateLimitCounter
+from .rollup import UsageDailyRollup, UsageRollupState
 from .usage import AiConnectionUsage
 from .user import User
 
@@ -18,6 +19,8 @@ __all__ = [
     "AiProviderModel",
     "AppKey",
     "RateLimitCounter",
+    "UsageDailyRollup",
+    "UsageRollupState",
     "User",
     "utcnow",
 ]

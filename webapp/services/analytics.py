@@ -1,0 +1,271 @@
+"""Usage analytics: headline figures, time series and breakdowns for a filtered range.
+
+Whole past UTC days are read from the daily rollups and only the days not rolled up yet
+(normally just today) from the raw attempt rows, so the number of queries and the work per
+page stay the same whatever the size of the raw table. A single-day range is read from the
+raw rows of that day, by hour (when those rows have not been pruned).
+
+Terms: an *attempt* is one usage row; a *request* is one execute call (its first attempt);
+a *failover* is a request whose successful attempt was not its first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import AiConnection, AiProvider, UsageDailyRollup, utcnow
+from . import rollups
+from .analytics_filters import AnalyticsFilters, column_conditions
+from .rollups import LATENCY_RESOLUTION_NOTE, Totals, as_date
+
+UNKNOWN = "(none)"
+
+
+def resolve_timezone(name: str | None, default: str | None = "UTC") -> ZoneInfo:
+    """The admin's timezone, else the configured default, else UTC (never an error)."""
+    for candidate in (name, default, "UTC"):
+        if not candidate:
+            continue
+        try:
+            return ZoneInfo(candidate)
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+    return ZoneInfo("UTC")
+
+
+@dataclass
+class BreakdownRow:
+    key: object
+    label: str
+    totals: Totals
+
+
+@dataclass
+class SeriesPoint:
+    period: datetime  # UTC start of the day or hour
+    label: str
+    totals: Totals = field(default_factory=Totals)
+    cost_by_provider: dict = field(default_factory=dict)
+
+
+@dataclass
+class AnalyticsReport:
+    filters: AnalyticsFilters
+    timezone: str
+    granularity: str  # "day" | "hour"
+    headline: Totals
+    series: list[SeriesPoint]
+    providers: dict[int | None, str]
+    by_feature: list[BreakdownRow]
+    by_connection: list[BreakdownRow]
+    by_model: list[BreakdownRow]
+    error_classes: list[tuple[str, int]]
+    rolled_up_through: date | None
+    raw_kept_from: date | None
+    latency_note: str = LATENCY_RESOLUTION_NOTE
+
+    @property
+    def pruned_days_in_range(self) -> bool:
+        return self.raw_kept_from is not None and self.filters.first_day < self.raw_kept_from
+
+    def breakdown(self, kind: str) -> list[BreakdownRow]:
+        return {"by_feature": self.by_feature, "by_connection": self.by_connection,
+                "by_model": self.by_model}[kind]
+
+    def chart_data(self) -> dict:
+        """The figures the charts draw, as plain JSON-ready values."""
+        provider_ids = sorted({pid for point in self.series for pid in point.cost_by_provider},
+                              key=lambda pid: self.providers.get(pid, UNKNOWN))
+        return {
+            "granularity": self.granularity,
+            "timezone": self.timezone,
+            "labels": [point.label for point in self.series],
+            "attempts": [point.totals.attempts for point in self.series],
+            "failures": [point.totals.failures for point in self.series],
+            "p50": [point.totals.p50_ms for point in self.series],
+            "p95": [point.totals.p95_ms for point in self.series],
+            "cost": [
+                {"label": self.providers.get(pid, UNKNOWN),
+                 "data": [float(point.cost_by_provider.get(pid, 0)) for point in self.series]}
+                for pid in provider_ids
+            ],
+        }
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def _rollup_rows(filters: AnalyticsFilters, last_day: date):
+    r = UsageDailyRollup
+    query = (
+        select(r.day.label("period"), r.provider_id, r.connection_id, r.connection_name,
+               r.feature, r.model, r.success, r.error_class, r.attempts, r.first_attempts,
+               r.failovers, r.prompt_tokens, r.completion_tokens, r.tokens, r.cost,
+               r.unpriced_attempts, r.response_time_sum, r.response_time_count,
+               r.latency_histogram)
+        .where(r.day >= filters.first_day, r.day <= last_day, *column_conditions(filters, r))
+    )
+    groups: dict[tuple, Totals] = {}
+    for row in db.session.execute(query):
+        key = (as_date(row.period), row.provider_id, row.connection_id, row.connection_name,
+               row.feature, row.model, bool(row.success), row.error_class)
+        totals = Totals(
+            attempts=row.attempts, first_attempts=row.first_attempts,
+            successes=row.attempts if row.success else 0, failovers=row.failovers,
+            prompt_tokens=row.prompt_tokens, completion_tokens=row.completion_tokens,
+            tokens=row.tokens,
+            cost=Decimal(str(row.cost)) if row.cost is not None else Decimal(0),
+            unpriced=row.unpriced_attempts, response_time_sum=row.response_time_sum,
+            response_time_count=row.response_time_count,
+            histogram={int(k): v for k, v in (row.latency_histogram or {}).items()},
+        )
+        existing = groups.get(key)
+        if existing is None:
+            groups[key] = totals
+        else:
+            existing.add(totals)
+    return groups
+
+
+def hour_expression(column):
+    """The UTC hour a naive UTC timestamp falls in, on either backend."""
+    if db.engine.dialect.name == "sqlite":
+        return func.strftime("%Y-%m-%d %H:00:00", column)
+    return func.date_trunc("hour", column)
+
+
+def _as_datetime(value) -> datetime:
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None)
+    if isinstance(value, date):
+        return datetime.combine(value, datetime.min.time())
+    return datetime.fromisoformat(str(value))
+
+
+def _gather(filters: AnalyticsFilters, through: date | None, kept_from: date | None):
+    """{(period, *dimensions): Totals} and the granularity, from rollups and raw rows."""
+    from ..models import AiConnectionUsage
+
+    raw_conditions = column_conditions(filters, AiConnectionUsage)
+    raw_day_available = kept_from is None or filters.first_day >= kept_from
+    if filters.is_single_day and raw_day_available:
+        query = rollups.raw_grouped_query(
+            filters.start, filters.end, raw_conditions,
+            period=hour_expression(AiConnectionUsage.created_at))
+        return rollups.fold_grouped_rows(db.session.execute(query)), "hour"
+
+    groups: dict[tuple, Totals] = {}
+    rolled_last = min(filters.last_day, through) if through else None
+    if rolled_last is not None and rolled_last >= filters.first_day:
+        groups.update(_rollup_rows(filters, rolled_last))
+    raw_first = filters.first_day if through is None else max(
+        filters.first_day, through + timedelta(days=1))
+    if raw_first <= filters.last_day:
+        start = datetime.combine(raw_first, datetime.min.time())
+        query = rollups.raw_grouped_query(start, filters.end, raw_conditions)
+        for key, totals in rollups.fold_grouped_rows(db.session.execute(query)).items():
+            key = (as_date(key[0]), *key[1:])
+            if key in groups:
+                groups[key].add(totals)
+            else:
+                groups[key] = totals
+    return groups, "day"
+
+
+def _periods(filters: AnalyticsFilters, granularity: str, tz: ZoneInfo) -> list[SeriesPoint]:
+    utc = ZoneInfo("UTC")
+    if granularity == "hour":
+        points = []
+        for hour in range(24):
+            start = filters.start + timedelta(hours=hour)
+            local = start.replace(tzinfo=utc).astimezone(tz)
+            points.append(SeriesPoint(start, local.strftime("%H:%M")))
+        return points
+    return [SeriesPoint(filters.start + timedelta(days=n),
+                        (filters.first_day + timedelta(days=n)).isoformat())
+            for n in range(filters.days)]
+
+
+def _add_to(table: dict, key, label: str, totals: Totals) -> None:
+    row = table.get(key)
+    if row is None:
+        row = table[key] = BreakdownRow(key, label, Totals())
+    row.totals.add(totals)
+
+
+def _sorted_rows(table: dict) -> list[BreakdownRow]:
+    return sorted(table.values(), key=lambda row: (-row.totals.attempts, row.label))
+
+
+def build_report(filters: AnalyticsFilters, timezone: str = "UTC",
+                 now: datetime | None = None) -> AnalyticsReport:
+    """Every figure of the analytics page for ``filters`` (rolling up finished days first)."""
+    rollups.rollup_pending(now)
+    through, kept_from = rollups.read_state()
+    tz = resolve_timezone(timezone)
+    groups, granularity = _gather(filters, through, kept_from)
+
+    providers = dict(db.session.execute(select(AiProvider.id, AiProvider.name)).all())
+    connection_names = dict(db.session.execute(select(AiConnection.id, AiConnection.name)).all())
+
+    series = _periods(filters, granularity, tz)
+    index = {point.period: point for point in series}
+    headline = Totals()
+    features: dict = {}
+    connections: dict = {}
+    models: dict = {}
+    errors: dict[str, int] = {}
+    for key, totals in groups.items():
+        period, provider_id, connection_id, connection_name, feature, model, success, error = key
+        headline.add(totals)
+        point = index.get(_as_datetime(period))
+        if point is not None:
+            point.totals.add(totals)
+            if totals.cost:
+                point.cost_by_provider[provider_id] = (
+                    point.cost_by_provider.get(provider_id, Decimal(0)) + totals.cost)
+        _add_to(features, feature, feature or UNKNOWN, totals)
+        connection_key = connection_id if connection_id is not None else f"name:{connection_name}"
+        label = connection_names.get(connection_id) or connection_name or UNKNOWN
+        if connection_id is not None and connection_id not in connection_names:
+            label = f"{label} (deleted)"
+        _add_to(connections, connection_key, label, totals)
+        _add_to(models, model, model or UNKNOWN, totals)
+        if not success:
+            name = error or "unknown"
+            errors[name] = errors.get(name, 0) + totals.attempts
+
+    return AnalyticsReport(
+        filters=filters, timezone=str(tz.key), granularity=granularity, headline=headline,
+        series=series, providers=providers,
+        by_feature=_sorted_rows(features), by_connection=_sorted_rows(connections),
+        by_model=_sorted_rows(models),
+        error_classes=sorted(errors.items(), key=lambda item: (-item[1], item[0])),
+        rolled_up_through=through, raw_kept_from=kept_from,
+    )
+
+
+def filter_choices() -> dict:
+    """Options for the filter form: providers, connections, and features/models seen."""
+    providers = db.session.execute(
+        select(AiProvider.id, AiProvider.name).order_by(AiProvider.name)).all()
+    connections = db.session.execute(
+        select(AiConnection.id, AiConnection.name, AiProvider.name)
+        .join(AiProvider, AiConnection.provider_id == AiProvider.id)
+        .order_by(AiProvider.name, AiConnection.name)).all()
+    since = utcnow().date() - timedelta(days=400)
+    r = UsageDailyRollup
+    seen = db.session.execute(
+        select(r.feature, r.model).where(r.day >= since).group_by(r.feature, r.model)).all()
+    return {
+        "providers": providers,
+        "connections": connections,
+        "features": sorted({row.feature for row in seen if row.feature}),
+        "models": sorted({row.model for row in seen if row.model}),
+    }

@@ -1,0 +1,348 @@
+"""Daily usage rollups: aggregate raw attempt rows per UTC day, keep them current.
+
+A rollup row holds the totals of one (day, provider, connection, feature, model, outcome)
+group plus a latency histogram. Histogram buckets are 5% wide on a log scale: bucket ``b``
+holds response times in [1.05**b, 1.05**(b+1)) ms, so a percentile read from the buckets is
+within about 2.5% of the exact value (the bucket's geometric middle is reported).
+
+Rolling up a day is idempotent (delete + insert in one transaction) and runs under a lock on
+the state row, so two processes never double-count a day.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from sqlalchemy import Date, Float, and_, case, cast, delete, event, func, insert, select
+from sqlalchemy.engine import Engine
+
+from ..extensions import db
+from ..models import AiConnectionUsage, UsageDailyRollup, UsageRollupState, utcnow
+
+LATENCY_BUCKET_GROWTH = 1.05
+LATENCY_RESOLUTION_NOTE = "percentiles ≈ from latency buckets 5% wide (within about ±2.5%)"
+STATE_ID = 1
+
+# Dimension order shared by the rollup rows, the raw aggregation and the report.
+DIMENSIONS = ("provider_id", "connection_id", "connection_name", "feature", "model",
+              "success", "error_class")
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_math_functions(dbapi_connection, connection_record):
+    """SQLite builds without the math functions get ln/floor from Python (same results)."""
+    if not type(dbapi_connection).__module__.startswith("sqlite3"):
+        return
+    try:
+        dbapi_connection.execute("SELECT ln(1), floor(1.5)").fetchone()
+    except Exception:  # noqa: BLE001 - "no such function" comes as OperationalError
+        dbapi_connection.create_function("ln", 1, math.log, deterministic=True)
+        dbapi_connection.create_function("floor", 1, math.floor, deterministic=True)
+
+
+def latency_bucket_expression(column):
+    """SQL for the histogram bucket index of a response time (NULL stays NULL)."""
+    ms = case((column < 1, 1), else_=column)
+    return cast(func.floor(func.ln(cast(ms, Float)) / math.log(LATENCY_BUCKET_GROWTH)), Float)
+
+
+def bucket_value(index: int) -> float:
+    """The representative response time (geometric middle) of a bucket, in ms."""
+    return LATENCY_BUCKET_GROWTH ** (index + 0.5)
+
+
+def percentile(histogram: dict, fraction: float) -> float | None:
+    """The ``fraction`` percentile (0..1) of a {bucket: count} histogram, or None if empty."""
+    total = sum(histogram.values())
+    if not total:
+        return None
+    rank = max(1, math.ceil(fraction * total))
+    seen = 0
+    for index in sorted(histogram):
+        seen += histogram[index]
+        if seen >= rank:
+            return bucket_value(index)
+    return None  # pragma: no cover - unreachable
+
+
+@dataclass
+class Totals:
+    """Additive figures of a set of attempts (a rollup row, a day, a connection …)."""
+
+    attempts: int = 0
+    first_attempts: int = 0
+    successes: int = 0
+    failovers: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    tokens: int = 0
+    cost: Decimal = Decimal(0)
+    unpriced: int = 0
+    response_time_sum: int = 0
+    response_time_count: int = 0
+    histogram: dict = field(default_factory=dict)
+
+    def add(self, other: Totals) -> None:
+        self.attempts += other.attempts
+        self.first_attempts += other.first_attempts
+        self.successes += other.successes
+        self.failovers += other.failovers
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.tokens += other.tokens
+        self.cost += other.cost
+        self.unpriced += other.unpriced
+        self.response_time_sum += other.response_time_sum
+        self.response_time_count += other.response_time_count
+        for bucket, count in other.histogram.items():
+            self.histogram[bucket] = self.histogram.get(bucket, 0) + count
+
+    @property
+    def failures(self) -> int:
+        return self.attempts - self.successes
+
+    @property
+    def success_rate(self) -> float | None:
+        return round(100.0 * self.successes / self.attempts, 1) if self.attempts else None
+
+    @property
+    def average_ms(self) -> float | None:
+        if not self.response_time_count:
+            return None
+        return round(self.response_time_sum / self.response_time_count, 1)
+
+    @property
+    def p50_ms(self) -> float | None:
+        value = percentile(self.histogram, 0.50)
+        return None if value is None else round(value)
+
+    @property
+    def p95_ms(self) -> float | None:
+        value = percentile(self.histogram, 0.95)
+        return None if value is None else round(value)
+
+    @property
+    def priced_cost(self) -> Decimal | None:
+        """Cost of the priced attempts; None when nothing in the set had a price."""
+        if self.attempts and self.unpriced == self.attempts:
+            return None
+        return self.cost
+
+
+# --- aggregating raw rows ---------------------------------------------------------------------
+
+
+def day_expression(column):
+    """The UTC date of a naive UTC timestamp, as a SQL expression on either backend."""
+    return cast(column, Date) if db.engine.dialect.name != "sqlite" else func.date(column)
+
+
+def as_date(value) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def raw_grouped_query(start: datetime, end: datetime, conditions: Iterable = (),
+                      period=None):
+    """SELECT period, dimensions, bucket, sums … of raw rows in [start, end), grouped.
+
+    ``period`` is a SQL expression (the UTC day by default). One result row per group and
+    latency bucket, so the sums of a group are split across its bucket rows (adding them up
+    again gives the group's totals).
+    """
+    u = AiConnectionUsage
+    period = day_expression(u.created_at) if period is None else period
+    bucket = latency_bucket_expression(u.response_time_ms)
+    is_success = u.success.is_(True)
+    columns = (
+        period.label("period"),
+        u.provider_id, u.connection_id, u.connection_name, u.feature, u.model, u.success,
+        u.error_class,
+        bucket.label("bucket"),
+        func.count().label("attempts"),
+        func.sum(case((u.attempt == 1, 1), else_=0)).label("first_attempts"),
+        func.sum(case((and_(is_success, u.attempt > 1), 1), else_=0)).label("failovers"),
+        func.coalesce(func.sum(u.prompt_tokens), 0).label("prompt_tokens"),
+        func.coalesce(func.sum(u.completion_tokens), 0).label("completion_tokens"),
+        func.coalesce(func.sum(u.tokens_used), 0).label("tokens"),
+        func.sum(u.cost).label("cost"),
+        func.sum(case((u.cost.is_(None), 1), else_=0)).label("unpriced"),
+        func.coalesce(func.sum(u.response_time_ms), 0).label("response_time_sum"),
+        func.count(u.response_time_ms).label("response_time_count"),
+    )
+    group = (period, u.provider_id, u.connection_id, u.connection_name, u.feature, u.model,
+             u.success, u.error_class, bucket)
+    return (select(*columns)
+            .where(u.created_at >= start, u.created_at < end, *conditions)
+            .group_by(*group))
+
+
+def fold_grouped_rows(rows) -> dict[tuple, Totals]:
+    """{(period, *dimensions): Totals} from rows of raw_grouped_query."""
+    groups: dict[tuple, Totals] = {}
+    for row in rows:
+        key = (row.period, row.provider_id, row.connection_id, row.connection_name,
+               row.feature, row.model, bool(row.success), row.error_class)
+        totals = groups.get(key)
+        if totals is None:
+            totals = groups[key] = Totals()
+        totals.attempts += row.attempts
+        totals.first_attempts += int(row.first_attempts or 0)
+        if row.success:
+            totals.successes += row.attempts
+        totals.failovers += int(row.failovers or 0)
+        totals.prompt_tokens += int(row.prompt_tokens or 0)
+        totals.completion_tokens += int(row.completion_tokens or 0)
+        totals.tokens += int(row.tokens or 0)
+        if row.cost is not None:
+            totals.cost += Decimal(str(row.cost))
+        totals.unpriced += int(row.unpriced or 0)
+        totals.response_time_sum += int(row.response_time_sum or 0)
+        totals.response_time_count += int(row.response_time_count or 0)
+        if row.bucket is not None and row.response_time_count:
+            bucket = int(row.bucket)
+            totals.histogram[bucket] = totals.histogram.get(bucket, 0) + row.response_time_count
+    return groups
+
+
+def rollup_row_totals(row: UsageDailyRollup) -> Totals:
+    return Totals(
+        attempts=row.attempts, first_attempts=row.first_attempts,
+        successes=row.attempts if row.success else 0, failovers=row.failovers,
+        prompt_tokens=row.prompt_tokens, completion_tokens=row.completion_tokens,
+        tokens=row.tokens, cost=Decimal(str(row.cost)) if row.cost is not None else Decimal(0),
+        unpriced=row.unpriced_attempts, response_time_sum=row.response_time_sum,
+        response_time_count=row.response_time_count,
+        histogram={int(k): v for k, v in (row.latency_histogram or {}).items()},
+    )
+
+
+# --- writing rollups ------------------------------------------------------------------------
+
+
+def day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min)
+
+
+def last_complete_day(now: datetime | None = None) -> date:
+    return (now or utcnow()).date() - timedelta(days=1)
+
+
+def _lock_state() -> UsageRollupState:
+    """The state row, locked for this transaction (created on first use)."""
+    state = db.session.execute(
+        select(UsageRollupState).where(UsageRollupState.id == STATE_ID)
+        .with_for_update().execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if state is None:
+        state = UsageRollupState(id=STATE_ID)
+        db.session.add(state)
+        db.session.flush()
+    return state
+
+
+def read_state() -> tuple[date | None, date | None]:
+    """(rolled_up_through, raw_kept_from) without locking."""
+    row = db.session.execute(
+        select(UsageRollupState.rolled_up_through, UsageRollupState.raw_kept_from)
+        .where(UsageRollupState.id == STATE_ID)
+    ).first()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def _write_days(first: date, last: date) -> int:
+    """Replace the rollup rows of the UTC days first..last from the raw table; rows written."""
+    start, end = day_start(first), day_start(last + timedelta(days=1))
+    groups = fold_grouped_rows(db.session.execute(raw_grouped_query(start, end)))
+    db.session.execute(
+        delete(UsageDailyRollup).where(UsageDailyRollup.day >= first, UsageDailyRollup.day <= last)
+    )
+    values = [rollup_values(as_date(key[0]), key[1:], totals) for key, totals in groups.items()]
+    for offset in range(0, len(values), 5000):
+        db.session.execute(insert(UsageDailyRollup), values[offset:offset + 5000])
+    return len(values)
+
+
+def rollup_values(day: date, dimensions: tuple, totals: Totals) -> dict:
+    provider_id, connection_id, connection_name, feature, model, success, error_class = dimensions
+    return {
+        "day": day, "provider_id": provider_id, "connection_id": connection_id,
+        "connection_name": connection_name, "feature": feature, "model": model,
+        "success": bool(success), "error_class": error_class,
+        "attempts": totals.attempts, "first_attempts": totals.first_attempts,
+        "failovers": totals.failovers, "prompt_tokens": totals.prompt_tokens,
+        "completion_tokens": totals.completion_tokens, "tokens": totals.tokens,
+        "cost": totals.cost if totals.unpriced < totals.attempts else None,
+        "unpriced_attempts": totals.unpriced,
+        "response_time_sum": totals.response_time_sum,
+        "response_time_count": totals.response_time_count,
+        "latency_histogram": {str(k): v for k, v in sorted(totals.histogram.items())},
+    }
+
+
+@dataclass
+class RollupReport:
+    first: date | None
+    last: date | None
+    rows: int
+
+    @property
+    def days(self) -> int:
+        return 0 if self.first is None else (self.last - self.first).days + 1
+
+
+def _first_raw_day() -> date | None:
+    first = db.session.scalar(select(func.min(AiConnectionUsage.created_at)))
+    return None if first is None else as_date(first)
+
+
+def rollup_pending(now: datetime | None = None) -> RollupReport:
+    """Roll up every complete UTC day not rolled up yet (cheap when there is none)."""
+    through, _ = read_state()
+    target = last_complete_day(now)
+    if through is not None and through >= target:
+        return RollupReport(None, None, 0)
+    return _rollup(None, target, only_pending=True)
+
+
+def rollup_days(first: date | None, last: date | None, now: datetime | None = None) -> RollupReport:
+    """Recompute the given complete days (all raw days when first is None)."""
+    target = last_complete_day(now)
+    last = min(last or target, target)
+    return _rollup(first, last, only_pending=False)
+
+
+def _rollup(first: date | None, last: date, *, only_pending: bool) -> RollupReport:
+    session = db.session
+    session.commit()  # start a fresh transaction that takes the lock
+    session.connection(execution_options={"sqlite_immediate": True})
+    try:
+        state = _lock_state()
+        if only_pending:
+            if state.rolled_up_through is not None and state.rolled_up_through >= last:
+                session.commit()
+                return RollupReport(None, None, 0)
+            if state.rolled_up_through is not None:
+                first = state.rolled_up_through + timedelta(days=1)
+        if first is None:
+            first = _first_raw_day() or last
+        if state.raw_kept_from is not None:
+            # Days whose raw rows were pruned keep the rollups they had.
+            first = max(first, state.raw_kept_from)
+        rows = 0
+        if first <= last:
+            rows = _write_days(first, last)
+        if state.rolled_up_through is None or state.rolled_up_through < last:
+            state.rolled_up_through = last
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    return RollupReport(first if first <= last else None, last if first <= last else None, rows)
