@@ -23,7 +23,10 @@ def _wants_json() -> bool:
 def render_error(status: int, detail: str | None = None):
     title, message = MESSAGES.get(status, ("Error", "The request failed."))
     if _wants_json():
-        return {"error": {"message": detail or message, "code": status}}, status
+        # OpenAI's error shape (message, type, param, code), which /v1/ clients parse.
+        error_type = "invalid_request_error" if status < 500 else "server_error"
+        return {"error": {"message": detail or message, "type": error_type, "param": None,
+                          "code": status}}, status
     template = "errors/_fragment.html" if request.headers.get("HX-Request") else "errors/error.html"
     return render_template(template, status=status, title=title,
                            message=detail or message), status

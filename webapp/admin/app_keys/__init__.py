@@ -1,0 +1,1 @@
+"""App keys pages: create (shown once), list with usage, edit, revoke."""
