@@ -98,7 +98,7 @@ def iter_raw_records(filters: AnalyticsFilters, timezone: ZoneInfo) -> Iterator[
                 "" if prompt is None else prompt,
                 "" if completion is None else completion,
                 "" if tokens is None else tokens,
-                "" if cost is None else cost,
+                "" if cost is None else format(cost, "f"),
                 "" if latency is None else latency,
             )
     result.close()
