@@ -1,0 +1,1 @@
+"""Providers: list, forms, detail with drag-to-reorder, default connection and error reset."""
