@@ -22,7 +22,7 @@ def test_normal_answer_in_openai_format_with_usage_and_trace_headers(
     assert completion.choices[0].message.role == "assistant"
     assert "hello gateway" in completion.choices[0].message.content
     assert completion.choices[0].finish_reason == "stop"
-    assert completion.model == "gpt-4o-mini"
+    assert completion.model.startswith("gpt-4o-mini")
     assert completion.usage.prompt_tokens > 0 and completion.usage.completion_tokens > 0
     assert completion.usage.total_tokens == (completion.usage.prompt_tokens
                                              + completion.usage.completion_tokens)
@@ -44,9 +44,9 @@ def test_x_feature_header_refines_the_feature_and_model_suffix_picks_the_model(
     completion = openai_client(raw).chat.completions.create(
         model="sim/gpt-4o", messages=MESSAGES, extra_headers={"X-Feature": "invoice-summary"},
         temperature=0.2, max_tokens=50)
-    assert completion.model == "gpt-4o"
+    assert completion.model.startswith("gpt-4o")
     rows = usage_for_key(app, key_id)
-    assert rows[-1].feature == "invoice-summary" and rows[-1].model == "gpt-4o"
+    assert rows[-1].feature == "invoice-summary" and rows[-1].model.startswith("gpt-4o")
 
 
 def test_failover_from_a_failing_connection_to_a_good_one(
@@ -178,7 +178,7 @@ def test_gemini_is_translated_to_openai_format(app, make_provider, make_connecti
     assert completion.choices[0].finish_reason == "stop"
     assert completion.usage.total_tokens > 0
     sent = [r for r in simulator.requests() if "generateContent" in r.get("path", "")]
-    assert sent and "contents" in sent[-1]["body"]  # the simulator got Gemini's wire format
+    assert sent and "contents" in sent[-1]["json"]  # the simulator got Gemini's wire format
     assert usage_for_key(app, key_id)[-1].success
 
 

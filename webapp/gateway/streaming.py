@@ -27,16 +27,16 @@ def respond(chat: ChatRequest, call: dict, *, started: float) -> Response:
 
     opened_at = time.perf_counter()
     stream = execute_stream(chat.messages, **call)
-    attempts = list(getattr(stream, "attempts", None) or [])
-    # Time spent in failed attempts plus the successful one's time to first response.
-    provider_ms = sum(a.response_time_ms or 0 for a in attempts)
-    if not provider_ms:
-        provider_ms = (time.perf_counter() - opened_at) * 1000
+    provider_ms = (time.perf_counter() - opened_at) * 1000
+    # The attempts so far are the failed ones; the stream now open is one more.
+    attempts = len(getattr(stream, "attempts", None) or []) + 1
     response = Response(stream_with_context(_events(stream, chat.include_usage)),
                         mimetype="text/event-stream", headers=SSE_HEADERS)
+    # Overhead for a stream: time until the headers go out, less the time spent opening the
+    # provider stream (failed attempts included).
     responses.set_trace_headers(
         response, connection_name=getattr(stream, "connection_name", None),
-        attempts=max(1, len(attempts)), request_id=getattr(stream, "request_id", None),
+        attempts=attempts, request_id=getattr(stream, "request_id", None),
         overhead_ms=(time.perf_counter() - started) * 1000 - provider_ms)
     return response
 
