@@ -1,15 +1,15 @@
 """execute(): answers, usage rows, cost, failover and the attempt trail (simulator over HTTP)."""
+# ruff: noqa: F811  (pytest fixtures imported from execution_support)
 
 from __future__ import annotations
 
-import uuid
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
 
+from tests.unit.execution_support import fresh, key, sim, usage_rows  # noqa: F401
 from webapp.extensions import db
-from webapp.models import AiConnection, AiConnectionUsage, AiProviderModel
+from webapp.models import AiProviderModel
 from webapp.services import rotation
 from webapp.services.errors import (
     ExecutionFailed,
@@ -20,44 +20,6 @@ from webapp.services.errors import (
     UnknownProvider,
 )
 from webapp.services.execution import execute
-
-
-def key(scenario: str = "ok") -> str:
-    return f"sk-sim-{scenario}-{uuid.uuid4().hex}"
-
-
-@pytest.fixture
-def sim(simulator, make_provider, make_connection):
-    """Build providers and connections that point at the simulator."""
-
-    class Sim:
-        url = simulator.url
-
-        def provider(self, slug="openai", kind="openai", **fields):
-            return make_provider(slug=slug, adapter_kind=kind, **fields)
-
-        def connection(self, provider, name="primary", scenario="ok", api_key=None, **fields):
-            base = {"openai": simulator.openai_url, "openrouter": simulator.openrouter_url,
-                    "gemini": simulator.gemini_url}[provider.adapter_kind]
-            fields.setdefault("model", "gemini-2.0-flash" if provider.adapter_kind == "gemini"
-                              else "gpt-4o-mini")
-            fields.setdefault("timeout_s", 5)
-            return make_connection(provider, name=name, api_key=api_key or key(scenario),
-                                   base_url=base, **fields)
-
-    return Sim()
-
-
-def usage_rows(**where):
-    query = select(AiConnectionUsage).order_by(AiConnectionUsage.id)
-    for name, value in where.items():
-        query = query.where(getattr(AiConnectionUsage, name) == value)
-    return db.session.scalars(query).all()
-
-
-def fresh(connection_id):
-    db.session.expire_all()
-    return db.session.get(AiConnection, connection_id)
 
 
 def test_answer_tokens_cost_and_usage_row(any_app, sim):
