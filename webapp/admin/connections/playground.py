@@ -20,15 +20,15 @@ def playground():
     status = 200
     if form.validate_on_submit():
         outcome = _run(form)
-    elif request.method == "POST":
-        status = 400
+    if request.method == "POST" and outcome is None and not is_htmx():
+        status = 400  # HTMX swaps only 2xx answers, so its error fragment is sent as 200
     template = "connections/_playground_result.html" if is_htmx() else "connections/playground.html"
     if is_htmx() and form.errors:
         template = "connections/_playground_form_errors.html"
     return render_template(template, form=form, outcome=outcome), status
 
 
-def _run(form) -> dict:
+def _run(form) -> dict | None:
     """Execute the prompt; a failure is shown with its message and the attempts it made."""
     kind, _, raw_id = (form.target.data or "").partition(":")
     if kind not in ("p", "c") or not raw_id.isdigit():
@@ -49,10 +49,14 @@ def _run(form) -> dict:
             connection = None
         else:
             provider, connection = connection_views.connection_target(int(raw_id))
+        # One chosen connection is tried alone; a provider shows rotation and failover.
         result = execution.execute(prompt, provider=provider, connection=connection,
                                    options=options or None,
-                                   feature=(form.feature.data or "").strip() or "playground")
+                                   feature=(form.feature.data or "").strip() or "playground",
+                                   max_attempts=1 if connection is not None else None)
     except ServiceError as exc:
         return {"ok": False, "error": exc.message, "error_type": type(exc).__name__,
-                "attempts": list(getattr(exc, "attempts", None) or [])}
-    return {"ok": True, "result": result, "attempts": list(result.attempts or [])}
+                "attempts": list(getattr(exc, "attempts", None) or []),
+                "skipped": list(getattr(exc, "reasons", None) or [])}
+    return {"ok": True, "result": result, "attempts": list(result.attempts or []),
+            "skipped": list(getattr(result, "skipped", None) or [])}
