@@ -49,3 +49,39 @@ def fresh(connection_id):
     return db.session.get(AiConnection, connection_id)
 
 
+
+
+def wait_for_fresh_minute(needed_seconds: float = 5.0) -> None:
+    """Sleep into the next minute if fewer than ``needed_seconds`` remain in this one, so a
+    test that counts per-minute admissions never straddles a window boundary."""
+    import time
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    remaining = 60 - (now.second + now.microsecond / 1e6)
+    if remaining < needed_seconds:
+        time.sleep(remaining + 0.05)
+
+
+def admission_worker(config: dict, ready, go, results, scope: str, limit: int, hammer_calls: int,
+                     provider_slug: str | None, execute_calls: int) -> None:
+    """A separate process: build the app on the shared database, wait for ``go``, then call
+    ``try_acquire`` and ``execute()`` as fast as it can; report how many were admitted."""
+    from webapp import create_app
+    from webapp.services import rate_limits
+    from webapp.services.errors import NoAvailableConnection
+    from webapp.services.execution import execute
+
+    app = create_app(dict(config))
+    with app.app_context():
+        ready.put(1)
+        go.wait(60)
+        admitted = sum(rate_limits.try_acquire(scope, limit, "minute") for _ in range(hammer_calls))
+        answered = 0
+        for _ in range(execute_calls if provider_slug else 0):
+            try:
+                execute("hi", provider=provider_slug, max_attempts=1)
+                answered += 1
+            except NoAvailableConnection:
+                pass
+        results.put((admitted, answered))
