@@ -60,3 +60,6 @@ def test_connection(connection_id: int, *, completion: bool = False) -> TestResu
             .execution_options(synchronize_session=False))
     db.session.expire_all()
     return result
+
+
+test_connection.__test__ = False  # a service, not a pytest test
