@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, inspect, select, update
 
 from ..extensions import db
 from ..models import AiConnection, AiConnectionUsage, AiProvider, utcnow
@@ -41,10 +41,16 @@ def _state(candidate: rotation.Candidate, now: datetime) -> RotationState:
         cooldown_until=cooling, available_at=candidate.available_at)
 
 
+def _identity(connection: AiConnection) -> int | None:
+    """The primary key without reloading an expired object (which would cost a query each)."""
+    identity = inspect(connection).identity
+    return identity[0] if identity else connection.id
+
+
 def rotation_states(connections: list[AiConnection]) -> dict[int, RotationState]:
     """Rotation state of each connection, read fresh from the database in one query."""
     now = utcnow()
-    snapshots = rotation.load_candidates_by_id([c.id for c in connections if c.id is not None], now)
+    snapshots = rotation.load_candidates_by_id([i for i in map(_identity, connections) if i], now)
     return {cid: _state(candidate, now) for cid, candidate in snapshots.items()}
 
 
@@ -148,9 +154,15 @@ def get_connection_statistics(provider_id: int, days: int = 1) -> list[dict]:
     return rows
 
 
+def _require_provider(provider_id: int) -> None:
+    if db.session.scalar(select(AiProvider.id).where(AiProvider.id == provider_id)) is None:
+        raise UnknownProvider(f"unknown provider id {provider_id}")
+
+
 def reset_error_counts(provider_id: int) -> int:
     """Zero error counters, failure streaks, cooldowns and breakers of the provider's
     connections (disabled ones stay disabled); returns how many connections changed."""
+    _require_provider(provider_id)
     with write_transaction() as session:
         result = session.execute(
             update(AiConnection)
@@ -169,6 +181,7 @@ def reorder_connections(provider_id: int, ids: list[int]) -> None:
         raise InvalidInput("ids: give the connection ids as whole numbers", {"ids": ["invalid"]})
     if len(set(ids)) != len(ids):
         raise InvalidInput("ids: a connection is listed twice", {"ids": ["duplicate"]})
+    _require_provider(provider_id)
     with write_transaction() as session:
         existing = set(session.scalars(
             select(AiConnection.id).where(AiConnection.provider_id == provider_id)))
