@@ -99,3 +99,42 @@ def test_gemini_stream_is_translated_to_openai_chunks(app, make_provider, make_c
     assert sent and sent[-1]["query"].get("alt") in ("sse", ["sse"])
     rows = _wait_for_usage(app, key_id)
     assert rows[0].success and rows[0].model == "gemini-2.5-flash"
+
+
+def _openrouter(app, make_provider, make_connection, simulator, api_key):
+    with app.app_context():
+        router = make_provider(slug="router", adapter_kind="openrouter")
+        make_connection(router, name="or1", api_key=api_key, model="openai/gpt-4o-mini",
+                        base_url=simulator.openrouter_url)
+
+
+def test_openrouter_stream_skips_keep_alive_comments(app, make_provider, make_connection,
+                                                      make_key, live_server, simulator):
+    _openrouter(app, make_provider, make_connection, simulator, "sk-or-v1-sim-ok-000000000001")
+    _, raw = make_key()
+    response = requests.post(live_server.v1 + "/chat/completions", stream=True, timeout=20,
+                             headers={"Authorization": f"Bearer {raw}"},
+                             json={"model": "router", "messages": MESSAGES, "stream": True})
+    lines = [line for line in response.iter_lines(decode_unicode=True) if line]
+    assert all(line.startswith("data: ") for line in lines)  # no ": OPENROUTER PROCESSING"
+    assert lines[-1] == "data: [DONE]"
+
+
+def test_mid_stream_error_becomes_an_openai_error_event(app, make_provider, make_connection,
+                                                        make_key, openai_client, simulator):
+    import openai
+
+    _openrouter(app, make_provider, make_connection, simulator, "sk-or-v1-sim-error-in-200-0001")
+    key_id, raw = make_key()
+    received = []
+    try:
+        for chunk in openai_client(raw).chat.completions.create(
+                model="router", messages=MESSAGES, stream=True):
+            received.append(chunk)
+    except openai.APIError as exc:
+        assert "upstream reset" in exc.message
+    else:
+        raise AssertionError("the client should have raised on the error event")
+    assert received  # the text before the error was delivered; no failover after the first byte
+    rows = _wait_for_usage(app, key_id)
+    assert len(rows) == 1 and not rows[0].success and rows[0].error_class
