@@ -1,0 +1,213 @@
+"""Analytics speed: page render time at 10k and 1M usage rows, and the streamed CSV export.
+
+    .venv/bin/python bench/analytics.py                       # SQLite (temporary files)
+    .venv/bin/python bench/analytics.py --database-url postgresql://postgres@127.0.0.1:5432/test
+
+For each size it builds a fresh database with the demo generator (rows spread over 90 days),
+renders /analytics/ for the last 30 days unfiltered and filtered by one connection through the
+Flask test client (signed in; median of several runs, after one warm-up that also rolls up),
+and prints the times, the SQL statements per page and the ratio largest/smallest (target
+<= 3x). Then it exports every row of the largest database through the streaming CSV endpoint
+and reports rows per second and the growth of the peak RSS during the export (target < 50 MB).
+On PostgreSQL each size gets its own schema, dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import sqlalchemy as sa  # noqa: E402
+from cryptography.fernet import Fernet  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+ADMIN_EMAIL, ADMIN_PASSWORD = "bench@example.com", "bench password 123"
+
+
+def proc_status(field: str) -> int:
+    """A memory figure of this process from /proc/self/status, in kB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def reset_peak_rss() -> bool:
+    """Reset VmHWM to the current RSS (Linux: write 5 to clear_refs)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+@contextmanager
+def database(url: str | None, tmp: Path, label: str):
+    if not url:
+        yield f"sqlite:///{tmp / f'bench-{label}.sqlite3'}"
+        return
+    base = make_url(url)
+    if base.drivername in ("postgres", "postgresql"):
+        base = base.set(drivername="postgresql+psycopg")
+    schema = f"bench_{label}_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+            hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        admin.dispose()
+
+
+def build(uri: str, tmp: Path, rows: int, days: int):
+    from webapp import create_app
+    from webapp.extensions import db
+    from webapp.services.accounts import create_admin
+    from webapp.services.demo_data import seed_demo
+
+    app = create_app({
+        "INSTANCE_PATH": str(tmp / "instance"), "SECRET_KEY": "bench", "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": uri, "CREDENTIALS_KEYS": [Fernet.generate_key().decode()],
+        "WTF_CSRF_ENABLED": False, "RATELIMIT_STORAGE_URI": "memory://",
+    })
+    with app.app_context():
+        db.create_all()
+        create_admin(ADMIN_EMAIL, ADMIN_PASSWORD)
+        started = time.perf_counter()
+        report = seed_demo(rows=rows, days=days, seed=7)
+        seeded = time.perf_counter() - started
+        from webapp.models import AiConnection
+
+        connection_id = db.session.scalar(sa.select(AiConnection.id).order_by(AiConnection.id))
+        db.session.remove()
+    return app, report, seeded, connection_id
+
+
+class QueryCounter:
+    def __init__(self, engine):
+        self.count = 0
+        self.engine = engine
+
+    def __enter__(self):
+        sa.event.listen(self.engine, "before_cursor_execute", self._count)
+        return self
+
+    def __exit__(self, *exc):
+        sa.event.remove(self.engine, "before_cursor_execute", self._count)
+
+    def _count(self, *args):
+        self.count += 1
+
+
+def time_page(app, client, path: str, runs: int) -> tuple[float, int]:
+    from webapp.extensions import db
+
+    response = client.get(path)  # warm-up (and the automatic rollup of finished days)
+    assert response.status_code == 200, response.status_code
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        response = client.get(path)
+        times.append(time.perf_counter() - started)
+        assert response.status_code == 200
+    with app.app_context():
+        engine = db.engine
+    with QueryCounter(engine) as counter:
+        client.get(path)
+    return statistics.median(times) * 1000, counter.count
+
+
+def export_all(client, first_day, last_day) -> dict:
+    path = f"/analytics/export.csv?preset=custom&from={first_day}&to={last_day}&kind=raw"
+    reset_ok = reset_peak_rss()
+    rss_before = proc_status("VmRSS")
+    hwm_before = proc_status("VmHWM")
+    started = time.perf_counter()
+    response = client.get(path, buffered=False)
+    assert response.status_code == 200, response.status_code
+    lines = 0
+    size = 0
+    for chunk in response.response:
+        data = chunk if isinstance(chunk, bytes) else chunk.encode()
+        lines += data.count(b"\n")
+        size += len(data)
+    response.close()
+    elapsed = time.perf_counter() - started
+    hwm_after = proc_status("VmHWM")
+    return {
+        "rows": lines - 1, "seconds": elapsed, "rows_per_s": (lines - 1) / elapsed,
+        "mb": size / 1e6, "rss_before_mb": rss_before / 1024,
+        "peak_growth_mb": (hwm_after - (rss_before if reset_ok else hwm_before)) / 1024,
+        "peak_reset": reset_ok,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"),
+                        help="PostgreSQL server URL (default: SQLite temporary files)")
+    parser.add_argument("--sizes", default="10000,1000000",
+                        help="usage rows of each database, comma-separated")
+    parser.add_argument("--days", type=int, default=90, help="days the rows are spread over")
+    parser.add_argument("--runs", type=int, default=7, help="timed renders per page (median)")
+    parser.add_argument("--no-export", action="store_true", help="skip the CSV export")
+    args = parser.parse_args()
+    sizes = [int(part) for part in args.sizes.split(",")]
+    backend = "postgresql" if args.database_url else "sqlite"
+    print(f"Backend: {backend}; sizes: {sizes}; rows over {args.days} days; page = last 30 days")
+
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="acm-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        for index, rows in enumerate(sizes):
+            last = index == len(sizes) - 1
+            with database(args.database_url, tmp, str(rows)) as uri:
+                app, report, seeded, connection_id = build(uri, tmp / str(rows), rows, args.days)
+                client = app.test_client()
+                login = client.post("/login", data={"email": ADMIN_EMAIL,
+                                                    "password": ADMIN_PASSWORD})
+                assert login.status_code == 302, login.status_code
+                unfiltered, q1 = time_page(app, client, "/analytics/?preset=30d", args.runs)
+                filtered, q2 = time_page(
+                    app, client, f"/analytics/?preset=30d&connection={connection_id}", args.runs)
+                results[rows] = (unfiltered, filtered)
+                print(f"{rows:>9,} rows: demo seeded in {seeded:5.1f}s "
+                      f"({report.rollup_rows:,} rollup rows) | page 30d unfiltered "
+                      f"{unfiltered:7.1f} ms ({q1} queries) | filtered by connection "
+                      f"{filtered:7.1f} ms ({q2} queries)")
+                if last and not args.no_export:
+                    today = time.strftime("%Y-%m-%d", time.gmtime())
+                    figures = export_all(client, report.first_day.isoformat(), today)
+                    print(f"CSV export of {figures['rows']:,} rows ({figures['mb']:.0f} MB): "
+                          f"{figures['seconds']:.1f}s, {figures['rows_per_s']:,.0f} rows/s; "
+                          f"RSS before {figures['rss_before_mb']:.0f} MB, peak RSS growth "
+                          f"{figures['peak_growth_mb']:.1f} MB (target < 50 MB"
+                          f"{'' if figures['peak_reset'] else '; peak not resettable'})")
+                with app.app_context():
+                    from webapp.extensions import db
+
+                    db.session.remove()
+                    db.engine.dispose()
+    small, large = min(sizes), max(sizes)
+    if small != large:
+        for position, name in enumerate(("unfiltered", "filtered by connection")):
+            ratio = results[large][position] / results[small][position]
+            verdict = "ok" if ratio <= 3 else "over target"
+            print(f"Ratio {large:,}/{small:,} ({name}): {ratio:.2f}x (target <= 3x: {verdict})")
+
+
+if __name__ == "__main__":
+    main()
