@@ -51,6 +51,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('rolled_up_through', sa.Date(), nullable=True),
     sa.Column('raw_kept_from', sa.Date(), nullable=True),
+    sa.Column('partial_through', sa.DateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_usage_rollup_state'))
     )
 

@@ -5,7 +5,7 @@ whole past days and the raw table only for days not rolled up yet, so page time 
 grow with the raw table; pruning raw rows keeps the totals of old periods.
 """
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import JSON, BigInteger, Date, Index, Integer, Numeric, String
@@ -55,3 +55,6 @@ class UsageRollupState(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     rolled_up_through: Mapped[date | None] = mapped_column(Date)  # last complete UTC day
     raw_kept_from: Mapped[date | None] = mapped_column(Date)  # raw rows before it were pruned
+    # Today's complete hours are rolled up too (rows with day = the day after
+    # rolled_up_through); raw rows from this instant on are read at query time.
+    partial_through: Mapped[datetime | None]

@@ -11,18 +11,19 @@ a *failover* is a request whose successful attempt was not its first.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, func, select, type_coerce
 
 from ..extensions import db
 from ..models import AiConnection, AiProvider, UsageDailyRollup, utcnow
 from . import rollups
 from .analytics_filters import AnalyticsFilters, column_conditions
-from .rollups import LATENCY_RESOLUTION_NOTE, Totals, as_date
+from .rollups import LATENCY_RESOLUTION_NOTE, Totals
 
 UNKNOWN = "(none)"
 
@@ -101,36 +102,31 @@ class AnalyticsReport:
 # --- reading ------------------------------------------------------------------------------
 
 
-def _rollup_rows(filters: AnalyticsFilters, last_day: date):
+def _rollup_groups(filters: AnalyticsFilters, last_day: date):
+    """(key, Totals) for each rollup row of the filtered days up to last_day."""
     r = UsageDailyRollup
     query = (
-        select(r.day.label("period"), r.provider_id, r.connection_id, r.connection_name,
+        select(r.day, r.provider_id, r.connection_id, r.connection_name,
                r.feature, r.model, r.success, r.error_class, r.attempts, r.first_attempts,
                r.failovers, r.prompt_tokens, r.completion_tokens, r.tokens, r.cost,
                r.unpriced_attempts, r.response_time_sum, r.response_time_count,
-               r.latency_histogram)
+               # Decoded here rather than by the JSON type: thousands of rows per page.
+               type_coerce(r.latency_histogram, Text))
         .where(r.day >= filters.first_day, r.day <= last_day, *column_conditions(filters, r))
     )
-    groups: dict[tuple, Totals] = {}
-    for row in db.session.execute(query):
-        key = (as_date(row.period), row.provider_id, row.connection_id, row.connection_name,
-               row.feature, row.model, bool(row.success), row.error_class)
-        totals = Totals(
-            attempts=row.attempts, first_attempts=row.first_attempts,
-            successes=row.attempts if row.success else 0, failovers=row.failovers,
-            prompt_tokens=row.prompt_tokens, completion_tokens=row.completion_tokens,
-            tokens=row.tokens,
-            cost=Decimal(str(row.cost)) if row.cost is not None else Decimal(0),
-            unpriced=row.unpriced_attempts, response_time_sum=row.response_time_sum,
-            response_time_count=row.response_time_count,
-            histogram={int(k): v for k, v in (row.latency_histogram or {}).items()},
-        )
-        existing = groups.get(key)
-        if existing is None:
-            groups[key] = totals
-        else:
-            existing.add(totals)
-    return groups
+    loads = json.loads
+    zero = Decimal(0)
+    for (day, provider_id, connection_id, connection_name, feature, model, success, error_class,
+         attempts, first_attempts, failovers, prompt, completion, tokens, cost, unpriced,
+         rt_sum, rt_count, histogram) in db.session.execute(query):
+        key = (day, provider_id, connection_id, connection_name, feature, model, bool(success),
+               error_class)
+        if histogram.__class__ is str:
+            histogram = loads(histogram)
+        yield key, Totals(
+            attempts, first_attempts, attempts if success else 0, failovers, prompt, completion,
+            tokens, zero if cost is None else cost, unpriced, rt_sum, rt_count,
+            histogram or {})
 
 
 def hour_expression(column):
@@ -148,34 +144,27 @@ def _as_datetime(value) -> datetime:
     return datetime.fromisoformat(str(value))
 
 
-def _gather(filters: AnalyticsFilters, through: date | None, kept_from: date | None):
-    """{(period, *dimensions): Totals} and the granularity, from rollups and raw rows."""
+def _gather(filters: AnalyticsFilters, state: rollups.RollupState):
+    """(key, Totals) pairs from the rollups and the raw rows, and the granularity."""
     from ..models import AiConnectionUsage
 
     raw_conditions = column_conditions(filters, AiConnectionUsage)
-    raw_day_available = kept_from is None or filters.first_day >= kept_from
-    if filters.is_single_day and raw_day_available:
+    kept_from = state.raw_kept_from
+    if filters.is_single_day and (kept_from is None or filters.first_day >= kept_from):
         query = rollups.raw_grouped_query(
             filters.start, filters.end, raw_conditions,
             period=hour_expression(AiConnectionUsage.created_at))
-        return rollups.fold_grouped_rows(db.session.execute(query)), "hour"
+        return list(rollups.fold_grouped_rows(db.session.execute(query)).items()), "hour"
 
-    groups: dict[tuple, Totals] = {}
-    rolled_last = min(filters.last_day, through) if through else None
-    if rolled_last is not None and rolled_last >= filters.first_day:
-        groups.update(_rollup_rows(filters, rolled_last))
-    raw_first = filters.first_day if through is None else max(
-        filters.first_day, through + timedelta(days=1))
-    if raw_first <= filters.last_day:
-        start = datetime.combine(raw_first, datetime.min.time())
-        query = rollups.raw_grouped_query(start, filters.end, raw_conditions)
-        for key, totals in rollups.fold_grouped_rows(db.session.execute(query)).items():
-            key = (as_date(key[0]), *key[1:])
-            if key in groups:
-                groups[key].add(totals)
-            else:
-                groups[key] = totals
-    return groups, "day"
+    pairs: list = []
+    rollup_last = state.rollup_last_day
+    if rollup_last is not None and min(filters.last_day, rollup_last) >= filters.first_day:
+        pairs.extend(_rollup_groups(filters, min(filters.last_day, rollup_last)))
+    raw_start = filters.start if state.raw_from is None else max(filters.start, state.raw_from)
+    if raw_start < filters.end:
+        query = rollups.raw_grouped_query(raw_start, filters.end, raw_conditions)
+        pairs.extend(rollups.fold_grouped_rows(db.session.execute(query)).items())
+    return pairs, "day"
 
 
 def _periods(filters: AnalyticsFilters, granularity: str, tz: ZoneInfo) -> list[SeriesPoint]:
@@ -192,14 +181,15 @@ def _periods(filters: AnalyticsFilters, granularity: str, tz: ZoneInfo) -> list[
             for n in range(filters.days)]
 
 
-def _add_to(table: dict, key, label: str, totals: Totals) -> None:
-    row = table.get(key)
-    if row is None:
-        row = table[key] = BreakdownRow(key, label, Totals())
-    row.totals.add(totals)
-
-
-def _sorted_rows(table: dict) -> list[BreakdownRow]:
+def _breakdown(cells: dict, position: int, labels: dict | None = None) -> list[BreakdownRow]:
+    table: dict = {}
+    for key, totals in cells.items():
+        part = key[position]
+        row = table.get(part)
+        if row is None:
+            label = labels.get(part) if labels is not None else part
+            row = table[part] = BreakdownRow(part, label or UNKNOWN, Totals())
+        row.totals.add(totals)
     return sorted(table.values(), key=lambda row: (-row.totals.attempts, row.label))
 
 
@@ -207,47 +197,56 @@ def build_report(filters: AnalyticsFilters, timezone: str = "UTC",
                  now: datetime | None = None) -> AnalyticsReport:
     """Every figure of the analytics page for ``filters`` (rolling up finished days first)."""
     rollups.rollup_pending(now)
-    through, kept_from = rollups.read_state()
+    state = rollups.read_state()
     tz = resolve_timezone(timezone)
-    groups, granularity = _gather(filters, through, kept_from)
+    pairs, granularity = _gather(filters, state)
 
     providers = dict(db.session.execute(select(AiProvider.id, AiProvider.name)).all())
     connection_names = dict(db.session.execute(select(AiConnection.id, AiConnection.name)).all())
 
     series = _periods(filters, granularity, tz)
-    index = {point.period: point for point in series}
-    headline = Totals()
-    features: dict = {}
-    connections: dict = {}
-    models: dict = {}
+    by_period = {point.period: point for point in series}
+    by_day_value: dict = {}
+    # Each group is added twice only: to its period and to its (feature, connection, model)
+    # cell; the headline and the breakdowns are then summed from those few aggregates.
+    cells: dict[tuple, Totals] = {}
+    labels: dict = {}
     errors: dict[str, int] = {}
-    for key, totals in groups.items():
+    for key, totals in pairs:
         period, provider_id, connection_id, connection_name, feature, model, success, error = key
-        headline.add(totals)
-        point = index.get(_as_datetime(period))
+        point = by_day_value.get(period)
+        if point is None:
+            point = by_day_value[period] = by_period.get(_as_datetime(period))
         if point is not None:
             point.totals.add(totals)
             if totals.cost:
                 point.cost_by_provider[provider_id] = (
                     point.cost_by_provider.get(provider_id, Decimal(0)) + totals.cost)
-        _add_to(features, feature, feature or UNKNOWN, totals)
         connection_key = connection_id if connection_id is not None else f"name:{connection_name}"
-        label = connection_names.get(connection_id) or connection_name or UNKNOWN
-        if connection_id is not None and connection_id not in connection_names:
-            label = f"{label} (deleted)"
-        _add_to(connections, connection_key, label, totals)
-        _add_to(models, model, model or UNKNOWN, totals)
+        if connection_key not in labels:
+            label = connection_names.get(connection_id) or connection_name or UNKNOWN
+            if connection_id is not None and connection_id not in connection_names:
+                label = f"{label} (deleted)"
+            labels[connection_key] = label
+        cell_key = (feature, connection_key, model)
+        cell = cells.get(cell_key)
+        if cell is None:
+            cells[cell_key] = cell = Totals()
+        cell.add(totals)
         if not success:
             name = error or "unknown"
             errors[name] = errors.get(name, 0) + totals.attempts
 
+    headline = Totals()
+    for cell in cells.values():
+        headline.add(cell)
     return AnalyticsReport(
         filters=filters, timezone=str(tz.key), granularity=granularity, headline=headline,
         series=series, providers=providers,
-        by_feature=_sorted_rows(features), by_connection=_sorted_rows(connections),
-        by_model=_sorted_rows(models),
+        by_feature=_breakdown(cells, 0), by_connection=_breakdown(cells, 1, labels),
+        by_model=_breakdown(cells, 2),
         error_classes=sorted(errors.items(), key=lambda item: (-item[1], item[0])),
-        rolled_up_through=through, raw_kept_from=kept_from,
+        rolled_up_through=state.rolled_up_through, raw_kept_from=state.raw_kept_from,
     )
 
 

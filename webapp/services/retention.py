@@ -42,7 +42,7 @@ def prune(older_than_days: int, now: datetime | None = None, batch: int = DELETE
     """Delete raw rows of UTC days before today - older_than_days (rolled up first)."""
     now = now or utcnow()
     rolled = rollups.rollup_pending(now)
-    through, _ = rollups.read_state()
+    through = rollups.read_state().rolled_up_through
     cutoff_day = now.date() - timedelta(days=older_than_days)
     if through is not None:
         cutoff_day = min(cutoff_day, through + timedelta(days=1))

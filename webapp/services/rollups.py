@@ -56,14 +56,17 @@ def bucket_value(index: int) -> float:
 
 
 def percentile(histogram: dict, fraction: float) -> float | None:
-    """The ``fraction`` percentile (0..1) of a {bucket: count} histogram, or None if empty."""
+    """The ``fraction`` percentile (0..1) of a {bucket: count} histogram, or None if empty.
+
+    Bucket indexes are strings (as stored in JSON), so merging never converts them.
+    """
     total = sum(histogram.values())
     if not total:
         return None
     rank = max(1, math.ceil(fraction * total))
     seen = 0
-    for index in sorted(histogram):
-        seen += histogram[index]
+    for index, count in sorted((int(k), v) for k, v in histogram.items()):
+        seen += count
         if seen >= rank:
             return bucket_value(index)
     return None  # pragma: no cover - unreachable
@@ -207,21 +210,9 @@ def fold_grouped_rows(rows) -> dict[tuple, Totals]:
         totals.response_time_sum += int(row.response_time_sum or 0)
         totals.response_time_count += int(row.response_time_count or 0)
         if row.bucket is not None and row.response_time_count:
-            bucket = int(row.bucket)
+            bucket = str(int(row.bucket))
             totals.histogram[bucket] = totals.histogram.get(bucket, 0) + row.response_time_count
     return groups
-
-
-def rollup_row_totals(row: UsageDailyRollup) -> Totals:
-    return Totals(
-        attempts=row.attempts, first_attempts=row.first_attempts,
-        successes=row.attempts if row.success else 0, failovers=row.failovers,
-        prompt_tokens=row.prompt_tokens, completion_tokens=row.completion_tokens,
-        tokens=row.tokens, cost=Decimal(str(row.cost)) if row.cost is not None else Decimal(0),
-        unpriced=row.unpriced_attempts, response_time_sum=row.response_time_sum,
-        response_time_count=row.response_time_count,
-        histogram={int(k): v for k, v in (row.latency_histogram or {}).items()},
-    )
 
 
 # --- writing rollups ------------------------------------------------------------------------
@@ -248,22 +239,57 @@ def _lock_state() -> UsageRollupState:
     return state
 
 
-def read_state() -> tuple[date | None, date | None]:
-    """(rolled_up_through, raw_kept_from) without locking."""
+@dataclass(frozen=True)
+class RollupState:
+    rolled_up_through: date | None  # last complete UTC day in the rollups
+    raw_kept_from: date | None  # raw rows before this day were pruned
+    partial_through: datetime | None  # rows of the next day before this are rolled up too
+
+    @property
+    def partial_day(self) -> date | None:
+        """The day whose first hours are rolled up (None when there is no such day)."""
+        if self.partial_through is None or self.rolled_up_through is None:
+            return None
+        day = self.partial_through.date()
+        if day != self.rolled_up_through + timedelta(days=1) or self.partial_through == day_start(day):
+            return None
+        return day
+
+    @property
+    def rollup_last_day(self) -> date | None:
+        """The last day with rows in the rollups (possibly a partial day)."""
+        return self.partial_day or self.rolled_up_through
+
+    @property
+    def raw_from(self) -> datetime | None:
+        """Raw rows from this instant on are not in the rollups (None: nothing is)."""
+        if self.partial_day is not None:
+            return self.partial_through
+        if self.rolled_up_through is None:
+            return None
+        return day_start(self.rolled_up_through + timedelta(days=1))
+
+
+def read_state() -> RollupState:
+    """How far the rollups and the pruning have gone, without locking."""
     row = db.session.execute(
-        select(UsageRollupState.rolled_up_through, UsageRollupState.raw_kept_from)
+        select(UsageRollupState.rolled_up_through, UsageRollupState.raw_kept_from,
+               UsageRollupState.partial_through)
         .where(UsageRollupState.id == STATE_ID)
     ).first()
-    return (row[0], row[1]) if row else (None, None)
+    return RollupState(*row) if row else RollupState(None, None, None)
 
 
 def _write_days(first: date, last: date) -> int:
     """Replace the rollup rows of the UTC days first..last from the raw table; rows written."""
-    start, end = day_start(first), day_start(last + timedelta(days=1))
+    return _write_span(first, day_start(first), day_start(last + timedelta(days=1)), last)
+
+
+def _write_span(first: date, start: datetime, end: datetime, last: date | None = None) -> int:
+    """Replace the rollup rows of days first..last with the raw rows in [start, end)."""
     groups = fold_grouped_rows(db.session.execute(raw_grouped_query(start, end)))
-    db.session.execute(
-        delete(UsageDailyRollup).where(UsageDailyRollup.day >= first, UsageDailyRollup.day <= last)
-    )
+    db.session.execute(delete(UsageDailyRollup).where(
+        UsageDailyRollup.day >= first, UsageDailyRollup.day <= (last or first)))
     values = [rollup_values(as_date(key[0]), key[1:], totals) for key, totals in groups.items()]
     for offset in range(0, len(values), 5000):
         db.session.execute(insert(UsageDailyRollup), values[offset:offset + 5000])
@@ -283,7 +309,7 @@ def rollup_values(day: date, dimensions: tuple, totals: Totals) -> dict:
         "unpriced_attempts": totals.unpriced,
         "response_time_sum": totals.response_time_sum,
         "response_time_count": totals.response_time_count,
-        "latency_histogram": {str(k): v for k, v in sorted(totals.histogram.items())},
+        "latency_histogram": dict(sorted(totals.histogram.items(), key=lambda kv: int(kv[0]))),
     }
 
 
@@ -303,23 +329,46 @@ def _first_raw_day() -> date | None:
     return None if first is None else as_date(first)
 
 
+def hour_floor(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
 def rollup_pending(now: datetime | None = None) -> RollupReport:
-    """Roll up every complete UTC day not rolled up yet (cheap when there is none)."""
-    through, _ = read_state()
+    """Roll up every complete UTC day not rolled up yet, and today's complete hours.
+
+    Cheap when there is nothing to do (one small read); otherwise at most once an hour.
+    """
+    now = now or utcnow()
+    state = read_state()
     target = last_complete_day(now)
-    if through is not None and through >= target:
+    if (state.rolled_up_through is not None and state.rolled_up_through >= target
+            and state.partial_through is not None
+            and state.partial_through >= hour_floor(now)):
         return RollupReport(None, None, 0)
-    return _rollup(None, target, only_pending=True)
+    return _rollup(None, target, only_pending=True, now=now)
 
 
 def rollup_days(first: date | None, last: date | None, now: datetime | None = None) -> RollupReport:
     """Recompute the given complete days (all raw days when first is None)."""
     target = last_complete_day(now)
     last = min(last or target, target)
-    return _rollup(first, last, only_pending=False)
+    return _rollup(first, last, only_pending=False, now=now)
 
 
-def _rollup(first: date | None, last: date, *, only_pending: bool) -> RollupReport:
+def _write_partial_day(state: UsageRollupState, now: datetime) -> None:
+    """Roll up today's complete hours (replacing the previous partial rows of today)."""
+    today = now.date()
+    through = hour_floor(now)
+    if state.rolled_up_through != today - timedelta(days=1):
+        return
+    if state.partial_through is not None and state.partial_through >= through:
+        return
+    _write_span(today, day_start(today), through)
+    state.partial_through = through
+
+
+def _rollup(first: date | None, last: date, *, only_pending: bool,
+            now: datetime | None = None) -> RollupReport:
     session = db.session
     session.commit()  # start a fresh transaction that takes the lock
     session.connection(execution_options={"sqlite_immediate": True})
@@ -327,6 +376,7 @@ def _rollup(first: date | None, last: date, *, only_pending: bool) -> RollupRepo
         state = _lock_state()
         if only_pending:
             if state.rolled_up_through is not None and state.rolled_up_through >= last:
+                _write_partial_day(state, now or utcnow())
                 session.commit()
                 return RollupReport(None, None, 0)
             if state.rolled_up_through is not None:
@@ -341,6 +391,8 @@ def _rollup(first: date | None, last: date, *, only_pending: bool) -> RollupRepo
             rows = _write_days(first, last)
         if state.rolled_up_through is None or state.rolled_up_through < last:
             state.rolled_up_through = last
+        if only_pending:
+            _write_partial_day(state, now or utcnow())
         session.commit()
     except Exception:
         session.rollback()
