@@ -84,24 +84,17 @@ class _Plan:
     adapter_kind: str
     ordered: list[rotation.Candidate]
     unavailable: list[Unavailability]
+    has_catalog: bool = True
 
 
-def _provider_row(provider: Any):
-    p = AiProvider
-    columns = select(p.id, p.slug, p.status, p.adapter_kind, p.default_connection_id)
+def _provider_key(provider: Any) -> int | str:
     if isinstance(provider, AiProvider):
-        provider = provider.id
-    if isinstance(provider, bool) or provider is None or provider == "":
-        raise InvalidInput("provider: give a provider slug or id", {"provider": ["required"]})
-    if isinstance(provider, int):
-        row = db.session.execute(columns.where(p.id == provider)).first()
-    elif isinstance(provider, str):
-        row = db.session.execute(columns.where(p.slug == provider.strip())).first()
-    else:
-        raise InvalidInput("provider: give a provider slug or id", {"provider": ["invalid"]})
-    if row is None:
-        raise UnknownProvider(f"unknown provider {provider!r}")
-    return row
+        return provider.id
+    if isinstance(provider, int) and not isinstance(provider, bool):
+        return provider
+    if isinstance(provider, str) and provider.strip():
+        return provider.strip()
+    raise InvalidInput("provider: give a provider slug or id", {"provider": ["required"]})
 
 
 def _connection_provider_id(connection: Any) -> int:
@@ -139,21 +132,24 @@ def _requested_id(connection: Any, candidates: list[rotation.Candidate], slug: s
 def _plan(provider: Any, connection: Any) -> _Plan:
     if provider is None and connection is not None:
         provider = _connection_provider_id(connection)
-    provider_id, slug, status, adapter_kind, default_id = _provider_row(provider)
-    now = utcnow()
-    candidates = rotation.load_candidates(provider_id, now)
+    snapshot = rotation.load_plan(_provider_key(provider))
     end_read_transaction()
-    first_id = _requested_id(connection, candidates, slug)
-    if status != "active":
-        return _Plan(provider_id, slug, adapter_kind, [], [
-            Unavailability(0, "all connections", "provider is inactive")])
-    unavailable = [Unavailability(c.id, c.name, c.reason or "unavailable", c.available_at)
-                   for c in candidates if not c.takes_traffic]
+    if snapshot is None:
+        raise UnknownProvider(f"unknown provider {provider!r}")
+    candidates = snapshot.candidates
+    first_id = _requested_id(connection, candidates, snapshot.slug)
+    plan = _Plan(snapshot.id, snapshot.slug, snapshot.adapter_kind, [], [], snapshot.has_catalog)
+    if snapshot.status != "active":
+        plan.unavailable = [Unavailability(0, "all connections", "provider is inactive")]
+        return plan
+    plan.unavailable = [Unavailability(c.id, c.name, c.reason or "unavailable", c.available_at)
+                        for c in candidates if not c.takes_traffic]
     if first_id is not None:
-        unavailable.sort(key=lambda u: u.connection_id != first_id)
+        plan.unavailable.sort(key=lambda u: u.connection_id != first_id)
     ready = [c for c in candidates if c.takes_traffic]
-    ordered = rotation.order(ready, first_id if first_id is not None else default_id)
-    return _Plan(provider_id, slug, adapter_kind, ordered, unavailable)
+    first = first_id if first_id is not None else snapshot.default_connection_id
+    plan.ordered = rotation.order(ready, first)
+    return plan
 
 
 def _retry_after(unavailable: list[Unavailability]) -> float | None:
@@ -293,7 +289,8 @@ class _Run:
                                 error_message=note)
         with write_transaction():
             outcome.cost = usage.cost_for(self.plan.provider_id, candidate.settings, model,
-                                          prompt_tokens, completion_tokens, provider_cost)
+                                          prompt_tokens, completion_tokens, provider_cost,
+                                          has_catalog=self.plan.has_catalog)
             usage.record_attempt(outcome)
             health.record_success(candidate.id, outcome.created_at,
                                   had_cooldown=candidate.cooldown_until is not None)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import case, or_, update
+from sqlalchemy import bindparam, case, or_, update
 
 from ..adapters.base import ErrorClass, ProviderError
 from ..extensions import db
@@ -83,8 +84,19 @@ def circuit_backoffs(now: datetime) -> tuple[list[tuple[int, datetime]], datetim
     return table, now + timedelta(seconds=cap)
 
 
+@cache
+def _success_statement():
+    """AiConnection.record_success as a prebuilt Core statement (the hot path)."""
+    table = _c.__table__
+    return (update(table).where(table.c.id == bindparam("connection_id"))
+            .values(success_count=table.c.success_count + 1, consecutive_failures=0,
+                    circuit_open_count=0, trial_started_at=None,
+                    last_used_at=bindparam("now")))
+
+
 def record_success(connection_id: int, now: datetime, had_cooldown: bool) -> None:
-    _c.record_success(connection_id, now)
+    db.session.connection().execute(_success_statement(),
+                                    {"connection_id": connection_id, "now": now})
     if had_cooldown:
         # A success ends an open circuit and any cooldown that has run out; a cooldown the
         # provider asked for (and that another process set meanwhile) still stands.

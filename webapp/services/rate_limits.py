@@ -1,8 +1,9 @@
 """Fixed-window request admission shared by every process through the database.
 
 A counter row per (scope, window_start) holds how many requests a scope admitted in that
-window. Admission is one conditional UPDATE (``count < limit``) whose row count says yes or
-no, so any number of processes on one database never admit more than the limit.
+window. Admission is one atomic upsert per counter (INSERT … ON CONFLICT DO UPDATE SET
+count = count + 1 WHERE count < limit) whose row count says yes or no, so any number of
+processes on one database never admit more than the limit.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, bindparam, delete, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..extensions import db
@@ -57,9 +59,20 @@ def connection_scope(connection_id: int, window: str) -> str:
     return f"connection:{connection_id}:{window}"
 
 
-def _insert_ignore(dialect_name: str, values: dict):
+@cache
+def _admit_statement(dialect_name: str):
+    """One atomic statement per counter: create the window's row at 1, or add 1 while it is
+    below the limit. It returns the new count when admitted and no row when the window is full
+    (the conflicting row is locked while the WHERE is checked, on SQLite and PostgreSQL alike;
+    RETURNING is used because psycopg reports no row count for an upsert)."""
     insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
-    return insert(_table).values(**values).on_conflict_do_nothing()
+    statement = insert(_table).values(scope=bindparam("scope"), window_start=bindparam("start"),
+                                      count=1)
+    return statement.on_conflict_do_update(
+        index_elements=[_table.c.scope, _table.c.window_start],
+        set_={"count": _table.c.count + 1},
+        where=_table.c.count < bindparam("limit"),
+    ).returning(_table.c.count)
 
 
 def _check_limit(limit: int) -> int:
@@ -76,22 +89,15 @@ def reserve_first_full(reservations: Sequence[Reservation],
     back so the increments already made are undone (both or neither).
     """
     now = now or utcnow()
-    session = db.session
-    dialect_name = session.get_bind().dialect.name
+    connection = db.session.connection()
+    statement = _admit_statement(connection.dialect.name)
     for item in reservations:
         limit = _check_limit(item.limit)
         if limit == 0:
             return item
-        start = window_start(item.window, now)
-        session.execute(_insert_ignore(dialect_name, {"scope": item.scope, "window_start": start,
-                                                      "count": 0}))
-        result = session.execute(
-            update(_table)
-            .where(_table.c.scope == item.scope, _table.c.window_start == start,
-                   _table.c.count < limit)
-            .values(count=_table.c.count + 1)
-        )
-        if result.rowcount != 1:
+        admitted = connection.execute(statement, {"scope": item.scope, "limit": limit,
+                                                  "start": window_start(item.window, now)}).first()
+        if admitted is None:
             return item
     if random.random() < PRUNE_PROBABILITY:
         prune(now)

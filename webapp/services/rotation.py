@@ -9,15 +9,15 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import String, and_, cast, literal, or_, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import String, and_, bindparam, cast, literal, or_, select, update
 
 from ..crypto import CredentialsError, cipher
 from ..extensions import db
-from ..models import AiConnection, RateLimitCounter, utcnow
+from ..models import AiConnection, AiProvider, AiProviderModel, RateLimitCounter, utcnow
 from . import rate_limits
 
 DEFAULT_TRIAL_TIMEOUT_SECONDS = 120
@@ -151,36 +151,101 @@ def assess(candidate: Candidate, now: datetime, timeout: timedelta) -> Candidate
     return candidate
 
 
-def _counter_join(alias, window: str, start: datetime):
-    scope = literal("connection:") + cast(AiConnection.id, String) + literal(f":{window}")
-    return and_(alias.scope == scope, alias.window_start == start)
+_conn = AiConnection.__table__
+_prov = AiProvider.__table__
+_models = AiProviderModel.__table__
+_SNAPSHOT_COLUMNS = ("id", "name", "provider_id", "status", "disabled_reason", "priority",
+                     "weight", "rate_limit_per_minute", "rate_limit_per_day", "cooldown_until",
+                     "cooldown_reason", "trial_started_at", "settings", "credentials")
 
 
-def _snapshot_query(now: datetime):
-    minute, day = aliased(RateLimitCounter), aliased(RateLimitCounter)
-    c = AiConnection
+def _counter_join(alias, window: str, param: str):
+    scope = literal("connection:") + cast(_conn.c.id, String) + literal(f":{window}")
+    return and_(alias.c.scope == scope, alias.c.window_start == bindparam(param))
+
+
+def _snapshot_select(*extra):
+    """Connections with this window's counters; built once (statements are cached by SQLAlchemy
+    too, but building them costs more than running them on the hot path)."""
+    minute = RateLimitCounter.__table__.alias("minute_counter")
+    day = RateLimitCounter.__table__.alias("day_counter")
     return (
-        select(c.id, c.name, c.provider_id, c.status, c.disabled_reason, c.priority, c.weight,
-               c.rate_limit_per_minute, c.rate_limit_per_day, c.cooldown_until, c.cooldown_reason,
-               c.trial_started_at, c.settings, c.credentials, minute.count, day.count)
-        .select_from(c)
-        .outerjoin(minute, _counter_join(minute, "minute", rate_limits.window_start("minute", now)))
-        .outerjoin(day, _counter_join(day, "day", rate_limits.window_start("day", now)))
+        select(*extra, *[_conn.c[name] for name in _SNAPSHOT_COLUMNS],
+               minute.c.count, day.c.count)
+        .outerjoin_from(_conn, minute, _counter_join(minute, "minute", "minute_start"))
+        .outerjoin(day, _counter_join(day, "day", "day_start"))
     )
+
+
+@cache
+def _statement(kind: str):
+    if kind == "by_provider":
+        return (_snapshot_select().where(_conn.c.provider_id == bindparam("provider_id"))
+                .order_by(_conn.c.priority, _conn.c.id))
+    if kind == "by_ids":
+        return _snapshot_select().where(_conn.c.id.in_(bindparam("ids", expanding=True)))
+    # The provider, whether it has a stored model catalog, and all its connections at once.
+    has_catalog = (select(_models.c.id).where(_models.c.provider_id == _prov.c.id)
+                   .limit(1).exists())
+    minute = RateLimitCounter.__table__.alias("minute_counter")
+    day = RateLimitCounter.__table__.alias("day_counter")
+    key = _prov.c.slug if kind == "plan_by_slug" else _prov.c.id
+    return (
+        select(_prov.c.id, _prov.c.slug, _prov.c.status, _prov.c.adapter_kind,
+               _prov.c.default_connection_id, has_catalog,
+               *[_conn.c[name] for name in _SNAPSHOT_COLUMNS], minute.c.count, day.c.count)
+        .select_from(_prov)
+        .outerjoin(_conn, _conn.c.provider_id == _prov.c.id)
+        .outerjoin(minute, _counter_join(minute, "minute", "minute_start"))
+        .outerjoin(day, _counter_join(day, "day", "day_start"))
+        .where(key == bindparam("key"))
+        .order_by(_conn.c.priority, _conn.c.id)
+    )
+
+
+def _windows(now: datetime) -> dict:
+    return {"minute_start": rate_limits.window_start("minute", now),
+            "day_start": rate_limits.window_start("day", now)}
 
 
 def _candidate(row) -> Candidate:
     return Candidate(*row[:14], minute_used=row[14] or 0, day_used=row[15] or 0)
 
 
+def _execute(statement, params: dict):
+    return db.session.connection().execute(statement, params).all()
+
+
+@dataclass
+class ProviderSnapshot:
+    id: int
+    slug: str
+    status: str
+    adapter_kind: str
+    default_connection_id: int | None
+    has_catalog: bool
+    candidates: list[Candidate]
+
+
+def load_plan(provider_key: int | str, now: datetime | None = None) -> ProviderSnapshot | None:
+    """The provider (by id or slug) and its assessed connections, in one query."""
+    now = now or utcnow()
+    kind = "plan_by_slug" if isinstance(provider_key, str) else "plan_by_id"
+    rows = _execute(_statement(kind), {"key": provider_key, **_windows(now)})
+    if not rows:
+        return None
+    timeout = trial_timeout()
+    first = rows[0]
+    candidates = [assess(_candidate(row[6:]), now, timeout) for row in rows if row[6] is not None]
+    return ProviderSnapshot(first[0], first[1], first[2], first[3], first[4], bool(first[5]),
+                            candidates)
+
+
 def load_candidates(provider_id: int, now: datetime | None = None) -> list[Candidate]:
     """Every connection of the provider, assessed at ``now`` (one query)."""
     now = now or utcnow()
     timeout = trial_timeout()
-    rows = db.session.execute(
-        _snapshot_query(now).where(AiConnection.provider_id == provider_id)
-        .order_by(AiConnection.priority, AiConnection.id)
-    ).all()
+    rows = _execute(_statement("by_provider"), {"provider_id": provider_id, **_windows(now)})
     return [assess(_candidate(row), now, timeout) for row in rows]
 
 
@@ -190,7 +255,7 @@ def load_candidates_by_id(connection_ids: list[int], now: datetime | None = None
     if not connection_ids:
         return {}
     timeout = trial_timeout()
-    rows = db.session.execute(_snapshot_query(now).where(AiConnection.id.in_(connection_ids))).all()
+    rows = _execute(_statement("by_ids"), {"ids": list(connection_ids), **_windows(now)})
     return {row[0]: assess(_candidate(row), now, timeout) for row in rows}
 
 

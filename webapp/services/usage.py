@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 
 from sqlalchemy import insert, select
 
@@ -39,7 +40,8 @@ class AttemptOutcome:
     error_message: str | None = None
 
 
-def price_for(provider_id: int, settings: dict | None, model: str | None) -> Price | None:
+def price_for(provider_id: int, settings: dict | None, model: str | None, *,
+              has_catalog: bool = True) -> Price | None:
     """Connection override, then the provider's stored catalog (e.g. OpenRouter's marketplace
     prices), then the shipped table. Reads only the catalog rows that could match."""
     if not model:
@@ -49,6 +51,8 @@ def price_for(provider_id: int, settings: dict | None, model: str | None) -> Pri
         price = lookup_price(model, overrides=overrides)
         if price is not None and price.source == "override":
             return price
+    if not has_catalog:
+        return lookup_price(model, overrides=overrides)
     names = candidate_names(model)
     if "/" in names[0]:
         names += candidate_names(names[0].split("/", 1)[1])
@@ -64,33 +68,39 @@ def price_for(provider_id: int, settings: dict | None, model: str | None) -> Pri
 
 def cost_for(provider_id: int, settings: dict | None, model: str | None,
              prompt_tokens: int | None, completion_tokens: int | None,
-             provider_cost: Decimal | None) -> Decimal | None:
+             provider_cost: Decimal | None, *, has_catalog: bool = True) -> Decimal | None:
     """What the call cost: the provider's own figure when it sends one (OpenRouter), else
     tokens × price; None when the model has no price (never a silent 0)."""
     if provider_cost is not None:
         return provider_cost
-    return cost_of(price_for(provider_id, settings, model), prompt_tokens, completion_tokens)
+    price = price_for(provider_id, settings, model, has_catalog=has_catalog)
+    return cost_of(price, prompt_tokens, completion_tokens)
 
 
 def record_attempt(outcome: AttemptOutcome, secrets: tuple[str, ...] = ()) -> None:
     """Insert the attempt's usage row inside the caller's transaction."""
     message = redact(outcome.error_message, secrets) if outcome.error_message else None
-    db.session.execute(insert(_usage).values(
-        connection_id=outcome.connection_id,
-        provider_id=outcome.provider_id,
-        connection_name=outcome.connection_name,
-        app_key_id=outcome.app_key_id,
-        request_id=outcome.request_id,
-        attempt=outcome.attempt,
-        feature=outcome.feature,
-        model=(outcome.model or None) and outcome.model[:200],
-        prompt_tokens=outcome.prompt_tokens,
-        completion_tokens=outcome.completion_tokens,
-        tokens_used=outcome.total_tokens,
-        cost=outcome.cost,
-        success=outcome.success,
-        response_time_ms=outcome.response_time_ms,
-        error_class=outcome.error_class,
-        error_message=message or None,
-        created_at=outcome.created_at,
-    ))
+    db.session.connection().execute(_insert_usage(), {
+        "connection_id": outcome.connection_id,
+        "provider_id": outcome.provider_id,
+        "connection_name": outcome.connection_name,
+        "app_key_id": outcome.app_key_id,
+        "request_id": outcome.request_id,
+        "attempt": outcome.attempt,
+        "feature": outcome.feature,
+        "model": outcome.model[:200] if outcome.model else None,
+        "prompt_tokens": outcome.prompt_tokens,
+        "completion_tokens": outcome.completion_tokens,
+        "tokens_used": outcome.total_tokens,
+        "cost": outcome.cost,
+        "success": outcome.success,
+        "response_time_ms": outcome.response_time_ms,
+        "error_class": outcome.error_class,
+        "error_message": message or None,
+        "created_at": outcome.created_at,
+    })
+
+
+@cache
+def _insert_usage():
+    return insert(_usage)
