@@ -12,6 +12,7 @@ from ..extensions import db
 from ..models import AiConnection, AiConnectionUsage, AiProvider, AiProviderModel, AppKey, utcnow
 from ..models.app_key import KEY_PREFIX
 from .errors import InvalidInput, NotFound, ServiceError, UnknownProvider
+from .transactions import write_transaction
 
 MAX_LABEL_LENGTH = 100
 # last_used_at is a hint for administrators; writing it on every request would make each
@@ -107,8 +108,8 @@ def create_app_key(label: str, providers: list[str] | str | None = None,
     if errors:
         raise InvalidInput(_summary(errors), errors)
     key, raw = AppKey.generate(label, allowed_providers=slugs, rate_limit_per_minute=limit)
-    db.session.add(key)
-    db.session.commit()
+    with write_transaction() as session:
+        session.add(key)
     return key, raw
 
 
@@ -122,8 +123,8 @@ def update_app_key(key_id: int, label: str, providers: list[str] | str | None = 
     limit = _clean_rate_limit(rate_limit_per_minute, errors)
     if errors:
         raise InvalidInput(_summary(errors), errors)
-    key.label, key.allowed_providers, key.rate_limit_per_minute = label, slugs, limit
-    db.session.commit()
+    with write_transaction():
+        key.label, key.allowed_providers, key.rate_limit_per_minute = label, slugs, limit
     return key
 
 
@@ -131,8 +132,8 @@ def revoke_app_key(prefix_or_id: str | int) -> AppKey:
     """Revoke by id or by the prefix shown in lists; revoking twice keeps the first date."""
     key = find_app_key(prefix_or_id)
     if key.revoked_at is None:
-        key.revoked_at = utcnow()
-        db.session.commit()
+        with write_transaction():
+            key.revoked_at = utcnow()
     return key
 
 
@@ -217,17 +218,15 @@ def touch(key: AppKey) -> None:
     now = utcnow()
     if key.last_used_at is not None and now - key.last_used_at < LAST_USED_RESOLUTION:
         return
-    result = db.session.execute(
-        update(AppKey)
-        .where(AppKey.id == key.id)
-        .where(or_(AppKey.last_used_at.is_(None),
-                   AppKey.last_used_at < now - LAST_USED_RESOLUTION))
-        .values(last_used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    if result.rowcount:
-        key.last_used_at = now
+    with write_transaction() as session:
+        session.execute(
+            update(AppKey)
+            .where(AppKey.id == key.id)
+            .where(or_(AppKey.last_used_at.is_(None),
+                       AppKey.last_used_at < now - LAST_USED_RESOLUTION))
+            .values(last_used_at=now)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _summary(errors: dict[str, list[str]]) -> str:

@@ -17,6 +17,12 @@ def all_providers() -> list[AiProvider]:
     return list(db.session.scalars(select(AiProvider).order_by(AiProvider.name, AiProvider.id)))
 
 
+def provider_names() -> list:
+    """(id, name) of every provider by name: a pick-list without loading whole objects."""
+    return list(db.session.execute(
+        select(AiProvider.id, AiProvider.name).order_by(AiProvider.name, AiProvider.id)))
+
+
 def all_connections() -> list[AiConnection]:
     """Every connection with its provider loaded (one query), for the playground's pick-list."""
     return list(db.session.scalars(
