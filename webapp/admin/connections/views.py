@@ -26,8 +26,7 @@ STAT_PERIODS = (1, 7, 30)
 @bp.get("/")
 def index():
     """Search, filter, order and page through every connection."""
-    providers = connection_views.all_providers()
-    filters = ConnectionFilterForm(request.args, providers=providers)
+    filters = ConnectionFilterForm(request.args, providers=connection_views.provider_names())
     if not filters.validate():
         abort(400, " ".join(e for errors in filters.errors.values() for e in errors))
     page = connection_service.list_connections(
