@@ -60,8 +60,11 @@ def test_prune_and_rollup(app, runner, make_provider, make_connection):
     assert runner.invoke(args=["usage", "rollup"]).output.startswith("Nothing to roll up")
 
 
-def test_demo_seeds_a_small_history(app, runner):
-    result = runner.invoke(args=["demo", "--rows", "500", "--days", "10", "--seed", "3"])
+def test_demo_seeds_a_small_history(any_app):
+    """Bulk insert: executemany on SQLite, COPY on PostgreSQL."""
+    app = any_app
+    result = app.test_cli_runner().invoke(
+        args=["demo", "--rows", "500", "--days", "10", "--seed", "3"])
     assert result.exit_code == 0, result.output
     assert "500 usage rows" in result.output
     with app.app_context():
