@@ -208,3 +208,17 @@ def test_unknown_paths_under_v1_answer_in_openai_format(live_server):
     response = requests.get(live_server.v1 + "/embeddings", timeout=5)
     assert response.status_code == 404
     assert set(response.json()["error"]) == {"message", "type", "param", "code"}
+
+
+def test_concurrent_first_use_of_keys_does_not_fail(app, openai_provider, make_key, live_server):
+    """last_used_at is written by many requests at once on first use; none may fail."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    raws = [make_key(f"app-{n}")[1] for n in range(4)]
+
+    def call(n: int) -> int:
+        return requests.get(live_server.v1 + "/models", timeout=20,
+                            headers={"Authorization": f"Bearer {raws[n % 4]}"}).status_code
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        assert set(pool.map(call, range(48))) == {200}
