@@ -55,14 +55,11 @@ def create_app(config: dict | None = None) -> Flask:
 
 def _register_blueprints(app: Flask) -> None:
     from .admin import register_admin_blueprints
+    from .gateway import bp as gateway_bp
     from .health import bp as health_bp
 
     app.register_blueprint(health_bp)
     register_admin_blueprints(app)
-    try:
-        from .gateway import bp as gateway_bp
-    except ImportError:
-        return
     app.register_blueprint(gateway_bp)
 
 

@@ -17,16 +17,12 @@ def admin_blueprint(name: str, import_name: str, url_prefix: str | None = None) 
 
 
 def register_admin_blueprints(app) -> None:
+    from .analytics.views import bp as analytics_bp
+    from .app_keys.views import bp as app_keys_bp
     from .auth.views import bp as auth_bp
+    from .connections.views import bp as connections_bp
     from .dashboard.views import bp as dashboard_bp
+    from .providers.views import bp as providers_bp
 
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(dashboard_bp)
-    for module in ("providers", "connections", "analytics", "app_keys"):
-        try:
-            package = __import__(f"{__name__}.{module}.views", fromlist=["bp"])
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.startswith(f"{__name__}.{module}"):
-                continue
-            raise
-        app.register_blueprint(package.bp)
+    for bp in (auth_bp, dashboard_bp, providers_bp, connections_bp, analytics_bp, app_keys_bp):
+        app.register_blueprint(bp)
