@@ -23,6 +23,13 @@ def _env_int(name: str, default: int) -> int:
         raise ConfigError(f"{name}={raw!r} is not a whole number; set it to e.g. {default}") from None
 
 
+def _env_positive_int(name: str, default: int) -> int:
+    value = _env_int(name, default)
+    if value < 1:
+        raise ConfigError(f"{name}={value} must be 1 or more")
+    return value
+
+
 def _env_bool(name: str, default: bool = False) -> bool:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
@@ -116,7 +123,14 @@ def load_config(instance_path: str, logger) -> dict:
         "LOGIN_ACCOUNT_RATE_LIMIT": os.environ.get("LOGIN_ACCOUNT_RATE_LIMIT", "5 per minute"),
         "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE"),
         "TRUSTED_PROXIES": _env_int("TRUSTED_PROXIES", 0),
-        "EXECUTE_MAX_ATTEMPTS": _env_int("EXECUTE_MAX_ATTEMPTS", 3),
+        "EXECUTE_MAX_ATTEMPTS": _env_positive_int("EXECUTE_MAX_ATTEMPTS", 3),
+        "CIRCUIT_BREAKER_THRESHOLD": _env_positive_int("CIRCUIT_BREAKER_THRESHOLD", 3),
+        "CIRCUIT_BREAKER_BASE_SECONDS": _env_positive_int("CIRCUIT_BREAKER_BASE_SECONDS", 30),
+        "CIRCUIT_BREAKER_MAX_SECONDS": _env_positive_int("CIRCUIT_BREAKER_MAX_SECONDS", 600),
+        "CIRCUIT_BREAKER_TRIAL_TIMEOUT_SECONDS": _env_positive_int(
+            "CIRCUIT_BREAKER_TRIAL_TIMEOUT_SECONDS", 120),
+        "RATE_LIMITED_COOLDOWN_SECONDS": _env_positive_int("RATE_LIMITED_COOLDOWN_SECONDS", 30),
+        "QUOTA_COOLDOWN_SECONDS": _env_positive_int("QUOTA_COOLDOWN_SECONDS", 3600),
         "MAX_CONTENT_LENGTH": _env_int("MAX_REQUEST_BYTES", 4 * 1024 * 1024),
         "DEFAULT_TIMEZONE": os.environ.get("DEFAULT_TIMEZONE", "UTC"),
     }
