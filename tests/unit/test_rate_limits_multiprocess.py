@@ -38,7 +38,7 @@ def test_processes_admit_exactly_the_limit(any_app, sim):
     try:
         for _ in workers:
             ready.get(timeout=60)
-        wait_for_fresh_minute(10)  # the whole run stays inside one minute window
+        wait_for_fresh_minute(20)  # the whole run stays inside one minute window, even on a busy machine
         go.set()
         outcomes = [results.get(timeout=60) for _ in workers]
     finally:
