@@ -1,5 +1,6 @@
 """Daily rollups: idempotent, kept current, and the totals survive pruning raw rows."""
 
+import math
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -93,7 +94,18 @@ def test_parse_age():
 
 
 def test_percentile_from_histogram():
-    histogram = {str(b): 1 for b in range(100)}
+    histogram = [1] * rollups.LATENCY_BUCKETS
     value = rollups.percentile(histogram, 0.95)
-    assert value == rollups.bucket_value(94)
-    assert rollups.percentile({}, 0.5) is None
+    assert value == rollups.bucket_value(math.ceil(0.95 * rollups.LATENCY_BUCKETS) - 1)
+    assert rollups.percentile(rollups.empty_histogram(), 0.5) is None
+
+
+def test_latency_buckets_have_exact_integer_edges():
+    """Every response time lands in the bucket whose edges the page states."""
+    edges = rollups.LATENCY_EDGES_MS
+    assert edges[:8] == (4, 6, 8, 12, 16, 23, 32, 46) and edges[-1] == 131072
+    for index in range(1, rollups.LATENCY_BUCKETS - 1):
+        middle = rollups.bucket_value(index)
+        assert edges[index - 1] - 1 <= middle <= edges[index]
+        # The geometric middle is within a factor 2**0.25 of any value in the bucket.
+        assert middle / (4 * 2 ** ((index - 1) / 2)) <= 1 + rollups.LATENCY_RELATIVE_ERROR + 1e-9

@@ -11,18 +11,23 @@ a *failover* is a request whose successful attempt was not its first.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Text, func, select, type_coerce
+from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import AiConnection, AiProvider, UsageDailyRollup, utcnow
+from ..models import AiConnection, AiProvider, utcnow
+from ..models.rollup import UsageDailyOutcomeRollup, UsageDailyRollup
 from . import rollups
-from .analytics_filters import AnalyticsFilters, column_conditions
+from .analytics_filters import (
+    AnalyticsFilters,
+    column_conditions,
+    dimension_conditions,
+    outcome_conditions,
+)
 from .rollups import LATENCY_RESOLUTION_NOTE, Totals
 
 UNKNOWN = "(none)"
@@ -99,34 +104,58 @@ class AnalyticsReport:
         }
 
 
-# --- reading ------------------------------------------------------------------------------
+# --- reading ---------------------------------------------------------------------------
 
 
-def _rollup_groups(filters: AnalyticsFilters, last_day: date):
-    """(key, Totals) for each rollup row of the filtered days up to last_day."""
-    r = UsageDailyRollup
-    query = (
-        select(r.day, r.provider_id, r.connection_id, r.connection_name,
-               r.feature, r.model, r.success, r.error_class, r.attempts, r.first_attempts,
-               r.failovers, r.prompt_tokens, r.completion_tokens, r.tokens, r.cost,
-               r.unpriced_attempts, r.response_time_sum, r.response_time_count,
-               # Decoded here rather than by the JSON type: thousands of rows per page.
-               type_coerce(r.latency_histogram, Text))
-        .where(r.day >= filters.first_day, r.day <= last_day, *column_conditions(filters, r))
-    )
-    loads = json.loads
-    zero = Decimal(0)
-    for (day, provider_id, connection_id, connection_name, feature, model, success, error_class,
-         attempts, first_attempts, failovers, prompt, completion, tokens, cost, unpriced,
-         rt_sum, rt_count, histogram) in db.session.execute(query):
-        key = (day, provider_id, connection_id, connection_name, feature, model, bool(success),
-               error_class)
-        if histogram.__class__ is str:
-            histogram = loads(histogram)
-        yield key, Totals(
-            attempts, first_attempts, attempts if success else 0, failovers, prompt, completion,
-            tokens, zero if cost is None else cost, unpriced, rt_sum, rt_count,
-            histogram or {})
+@dataclass
+class _Parts:
+    """Pre-aggregated figures from the rollups and the raw rows, for build_report to combine.
+
+    series: (period, provider_id, Totals); cells: (feature, connection_id, connection_name,
+    model, Totals); errors: (error_class, failed attempts).
+    """
+
+    series: list = field(default_factory=list)
+    cells: list = field(default_factory=list)
+    errors: list = field(default_factory=list)
+
+    def add_raw(self, start: datetime, end: datetime, conditions: list, period=None) -> None:
+        """Add the raw rows in [start, end), summed in SQL per period and cell."""
+        for row in db.session.execute(rollups.raw_summed_query(start, end, conditions, period)):
+            totals = rollups.totals_from_sums(row)
+            self.series.append((row.period, row.provider_id, totals))
+            self.cells.append((row.feature, row.connection_id, row.connection_name, row.model,
+                               totals))
+        self.errors.extend(db.session.execute(
+            rollups.raw_error_counts_query(start, end, conditions)).all())
+
+
+def _read_rollups(parts: _Parts, filters: AnalyticsFilters, last_day: date) -> None:
+    """Sum the rollup rows of the filtered days up to last_day in SQL: per day and provider,
+    per (feature, connection, model) cell, and failed attempts per error class.
+
+    The per-outcome table is read only for the error classes and when an outcome filter is
+    set; otherwise the cell table (one row per day and cell) is enough.
+    """
+    cell_table, outcome_table = UsageDailyRollup, UsageDailyOutcomeRollup
+    table = outcome_table if filters.outcome else cell_table
+    conditions = [table.day >= filters.first_day, table.day <= last_day,
+                  *dimension_conditions(filters, table), *outcome_conditions(filters, table)]
+    sums = rollups.summed_measures(table)
+    for row in db.session.execute(
+            select(table.day, table.provider_id, *sums).where(*conditions)
+            .group_by(table.day, table.provider_id)):
+        parts.series.append((row.day, row.provider_id, rollups.totals_from_sums(row)))
+    cell = (table.feature, table.connection_id, table.connection_name, table.model)
+    for row in db.session.execute(select(*cell, *sums).where(*conditions).group_by(*cell)):
+        parts.cells.append((row.feature, row.connection_id, row.connection_name, row.model,
+                            rollups.totals_from_sums(row)))
+    o = outcome_table
+    parts.errors.extend(db.session.execute(
+        select(o.error_class, func.sum(o.attempts))
+        .where(o.day >= filters.first_day, o.day <= last_day, o.success.is_(False),
+               *dimension_conditions(filters, o), *outcome_conditions(filters, o))
+        .group_by(o.error_class)).all())
 
 
 def hour_expression(column):
@@ -144,27 +173,25 @@ def _as_datetime(value) -> datetime:
     return datetime.fromisoformat(str(value))
 
 
-def _gather(filters: AnalyticsFilters, state: rollups.RollupState):
-    """(key, Totals) pairs from the rollups and the raw rows, and the granularity."""
+def _gather(filters: AnalyticsFilters, state: rollups.RollupState) -> tuple[_Parts, str]:
+    """Figures from the rollups and the raw rows, and the granularity."""
     from ..models import AiConnectionUsage
 
+    parts = _Parts()
     raw_conditions = column_conditions(filters, AiConnectionUsage)
     kept_from = state.raw_kept_from
     if filters.is_single_day and (kept_from is None or filters.first_day >= kept_from):
-        query = rollups.raw_grouped_query(
-            filters.start, filters.end, raw_conditions,
-            period=hour_expression(AiConnectionUsage.created_at))
-        return list(rollups.fold_grouped_rows(db.session.execute(query)).items()), "hour"
+        parts.add_raw(filters.start, filters.end, raw_conditions,
+                      period=hour_expression(AiConnectionUsage.created_at))
+        return parts, "hour"
 
-    pairs: list = []
     rollup_last = state.rollup_last_day
     if rollup_last is not None and min(filters.last_day, rollup_last) >= filters.first_day:
-        pairs.extend(_rollup_groups(filters, min(filters.last_day, rollup_last)))
+        _read_rollups(parts, filters, min(filters.last_day, rollup_last))
     raw_start = filters.start if state.raw_from is None else max(filters.start, state.raw_from)
     if raw_start < filters.end:
-        query = rollups.raw_grouped_query(raw_start, filters.end, raw_conditions)
-        pairs.extend(rollups.fold_grouped_rows(db.session.execute(query)).items())
-    return pairs, "day"
+        parts.add_raw(raw_start, filters.end, raw_conditions)
+    return parts, "day"
 
 
 def _periods(filters: AnalyticsFilters, granularity: str, tz: ZoneInfo) -> list[SeriesPoint]:
@@ -199,7 +226,7 @@ def build_report(filters: AnalyticsFilters, timezone: str = "UTC",
     rollups.rollup_pending(now)
     state = rollups.read_state()
     tz = resolve_timezone(timezone)
-    pairs, granularity = _gather(filters, state)
+    parts, granularity = _gather(filters, state)
 
     providers = dict(db.session.execute(select(AiProvider.id, AiProvider.name)).all())
     connection_names = dict(db.session.execute(select(AiConnection.id, AiConnection.name)).all())
@@ -207,21 +234,21 @@ def build_report(filters: AnalyticsFilters, timezone: str = "UTC",
     series = _periods(filters, granularity, tz)
     by_period = {point.period: point for point in series}
     by_day_value: dict = {}
-    # Each group is added twice only: to its period and to its (feature, connection, model)
-    # cell; the headline and the breakdowns are then summed from those few aggregates.
-    cells: dict[tuple, Totals] = {}
-    labels: dict = {}
-    errors: dict[str, int] = {}
-    for key, totals in pairs:
-        period, provider_id, connection_id, connection_name, feature, model, success, error = key
+    for period, provider_id, totals in parts.series:
         point = by_day_value.get(period)
         if point is None:
             point = by_day_value[period] = by_period.get(_as_datetime(period))
-        if point is not None:
-            point.totals.add(totals)
-            if totals.cost:
-                point.cost_by_provider[provider_id] = (
-                    point.cost_by_provider.get(provider_id, Decimal(0)) + totals.cost)
+        if point is None:
+            continue
+        point.totals.add(totals)
+        if totals.cost:
+            point.cost_by_provider[provider_id] = (
+                point.cost_by_provider.get(provider_id, Decimal(0)) + totals.cost)
+
+    # The headline and the breakdowns are summed from the (feature, connection, model) cells.
+    cells: dict[tuple, Totals] = {}
+    labels: dict = {}
+    for feature, connection_id, connection_name, model, totals in parts.cells:
         connection_key = connection_id if connection_id is not None else f"name:{connection_name}"
         if connection_key not in labels:
             label = connection_names.get(connection_id) or connection_name or UNKNOWN
@@ -233,9 +260,10 @@ def build_report(filters: AnalyticsFilters, timezone: str = "UTC",
         if cell is None:
             cells[cell_key] = cell = Totals()
         cell.add(totals)
-        if not success:
-            name = error or "unknown"
-            errors[name] = errors.get(name, 0) + totals.attempts
+    errors: dict[str, int] = {}
+    for name, count in parts.errors:
+        name = name or "unknown"
+        errors[name] = errors.get(name, 0) + int(count or 0)
 
     headline = Totals()
     for cell in cells.values():

@@ -171,7 +171,12 @@ def parse_filters(params: Mapping, today: date | None = None) -> AnalyticsFilter
 
 
 def column_conditions(filters: AnalyticsFilters, table) -> list:
-    """WHERE conditions for the dimension filters on a usage or rollup table (bound values)."""
+    """WHERE conditions for every filter on the raw usage table or the outcome rollups."""
+    return dimension_conditions(filters, table) + outcome_conditions(filters, table)
+
+
+def dimension_conditions(filters: AnalyticsFilters, table) -> list:
+    """WHERE conditions for the provider/connection/feature/model filters (bound values)."""
     conditions = []
     if filters.provider_id is not None:
         conditions.append(table.provider_id == filters.provider_id)
@@ -181,10 +186,15 @@ def column_conditions(filters: AnalyticsFilters, table) -> list:
         conditions.append(table.feature == filters.feature)
     if filters.model is not None:
         conditions.append(table.model == filters.model)
-    if filters.outcome == OUTCOME_SUCCESS:
-        conditions.append(table.success.is_(True))
-    elif filters.outcome == OUTCOME_FAILURE:
-        conditions.append(table.success.is_(False))
-    elif filters.error_class is not None:
-        conditions.append(table.error_class == filters.error_class)
     return conditions
+
+
+def outcome_conditions(filters: AnalyticsFilters, table) -> list:
+    """WHERE conditions for the outcome filter (the table needs success and error_class)."""
+    if filters.outcome == OUTCOME_SUCCESS:
+        return [table.success.is_(True)]
+    if filters.outcome == OUTCOME_FAILURE:
+        return [table.success.is_(False)]
+    if filters.error_class is not None:
+        return [table.error_class == filters.error_class]
+    return []

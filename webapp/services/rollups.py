@@ -1,9 +1,14 @@
 """Daily usage rollups: aggregate raw attempt rows per UTC day, keep them current.
 
-A rollup row holds the totals of one (day, provider, connection, feature, model, outcome)
-group plus a latency histogram. Histogram buckets are 5% wide on a log scale: bucket ``b``
-holds response times in [1.05**b, 1.05**(b+1)) ms, so a percentile read from the buckets is
-within about 2.5% of the exact value (the bucket's geometric middle is reported).
+Each (day, provider, connection, feature, model) cell gets one row in usage_daily_rollups
+(both outcomes) and one row per outcome in usage_daily_outcome_rollups (success, or the
+error class of a failure). Both hold additive totals and a latency histogram in
+LATENCY_BUCKETS integer columns, so the analytics page sums them in SQL.
+
+Latency buckets are log-spaced: bucket 0 holds response times under 4 ms, bucket k (1..30)
+those in [4·√2^(k-1), 4·√2^k) ms, bucket 31 those of 131,072 ms (about 131 s) or more. A
+percentile is reported as the geometric middle of its bucket, so it is within about ±19% of
+the exact value (a factor 2^(1/4)); for bucket 31 the lower edge is reported.
 
 Rolling up a day is idempotent (delete + insert in one transaction) and runs under a lock on
 the state row, so two processes never double-count a day.
@@ -16,56 +21,61 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from functools import cache
 
-from sqlalchemy import Date, Float, and_, case, cast, delete, event, func, insert, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import Date, and_, case, cast, delete, func, insert, select
 
 from ..extensions import db
-from ..models import AiConnectionUsage, UsageDailyRollup, UsageRollupState, utcnow
+from ..models import AiConnectionUsage, UsageRollupState, utcnow
+from ..models.rollup import (
+    LATENCY_BUCKETS,
+    LATENCY_COLUMNS,
+    UsageDailyOutcomeRollup,
+    UsageDailyRollup,
+)
 
-LATENCY_BUCKET_GROWTH = 1.05
-LATENCY_RESOLUTION_NOTE = "percentiles ≈ from latency buckets 5% wide (within about ±2.5%)"
+# Upper edges of buckets 0..30 in whole ms (response times are integers): ceil(4·√2^k).
+LATENCY_EDGES_MS = tuple(math.ceil(4 * 2 ** (k / 2) - 1e-9) for k in range(LATENCY_BUCKETS - 1))
+LATENCY_RELATIVE_ERROR = 2 ** 0.25 - 1  # ≈ 0.19: half a bucket, on a log scale
+LATENCY_RESOLUTION_NOTE = (
+    "p50/p95 ≈ the middle of a latency bucket; buckets are √2 wide "
+    "(edges 4, 6, 8, 12, 16, 23, 32 … 65,536, 92,682, 131,072 ms), "
+    "so a percentile is within about ±19% of the exact value")
 STATE_ID = 1
 
 # Dimension order shared by the rollup rows, the raw aggregation and the report.
 DIMENSIONS = ("provider_id", "connection_id", "connection_name", "feature", "model",
               "success", "error_class")
-
-
-@event.listens_for(Engine, "connect")
-def _sqlite_math_functions(dbapi_connection, connection_record):
-    """SQLite builds without the math functions get ln/floor from Python (same results)."""
-    if not type(dbapi_connection).__module__.startswith("sqlite3"):
-        return
-    try:
-        dbapi_connection.execute("SELECT ln(1), floor(1.5)").fetchone()
-    except Exception:  # noqa: BLE001 - "no such function" comes as OperationalError
-        dbapi_connection.create_function("ln", 1, math.log, deterministic=True)
-        dbapi_connection.create_function("floor", 1, math.floor, deterministic=True)
+CELL_DIMENSIONS = DIMENSIONS[:5]
 
 
 def latency_bucket_expression(column):
-    """SQL for the histogram bucket index of a response time (NULL stays NULL)."""
-    ms = case((column < 1, 1), else_=column)
-    return cast(func.floor(func.ln(cast(ms, Float)) / math.log(LATENCY_BUCKET_GROWTH)), Float)
+    """SQL for the histogram bucket index of a response time (integer edges, exact)."""
+    return case(*[(column < edge, index) for index, edge in enumerate(LATENCY_EDGES_MS)],
+                else_=LATENCY_BUCKETS - 1)
 
 
 def bucket_value(index: int) -> float:
-    """The representative response time (geometric middle) of a bucket, in ms."""
-    return LATENCY_BUCKET_GROWTH ** (index + 0.5)
+    """The representative response time of a bucket, in ms (geometric middle)."""
+    if index <= 0:
+        return 2.0
+    if index >= LATENCY_BUCKETS - 1:
+        return float(4 * 2 ** ((LATENCY_BUCKETS - 2) / 2))
+    return 4 * 2 ** ((2 * index - 1) / 4)
 
 
-def percentile(histogram: dict, fraction: float) -> float | None:
-    """The ``fraction`` percentile (0..1) of a {bucket: count} histogram, or None if empty.
+def empty_histogram() -> list[int]:
+    return [0] * LATENCY_BUCKETS
 
-    Bucket indexes are strings (as stored in JSON), so merging never converts them.
-    """
-    total = sum(histogram.values())
+
+def percentile(histogram: list[int], fraction: float) -> float | None:
+    """The ``fraction`` percentile (0..1) of per-bucket counts, or None if empty."""
+    total = sum(histogram)
     if not total:
         return None
     rank = max(1, math.ceil(fraction * total))
     seen = 0
-    for index, count in sorted((int(k), v) for k, v in histogram.items()):
+    for index, count in enumerate(histogram):
         seen += count
         if seen >= rank:
             return bucket_value(index)
@@ -87,7 +97,7 @@ class Totals:
     unpriced: int = 0
     response_time_sum: int = 0
     response_time_count: int = 0
-    histogram: dict = field(default_factory=dict)
+    histogram: list = field(default_factory=empty_histogram)
 
     def add(self, other: Totals) -> None:
         self.attempts += other.attempts
@@ -101,8 +111,7 @@ class Totals:
         self.unpriced += other.unpriced
         self.response_time_sum += other.response_time_sum
         self.response_time_count += other.response_time_count
-        for bucket, count in other.histogram.items():
-            self.histogram[bucket] = self.histogram.get(bucket, 0) + count
+        self.histogram = [a + b for a, b in zip(self.histogram, other.histogram, strict=True)]
 
     @property
     def failures(self) -> int:
@@ -134,6 +143,35 @@ class Totals:
         if self.attempts and self.unpriced == self.attempts:
             return None
         return self.cost
+
+
+# --- summing rollup rows in SQL -------------------------------------------------------------
+
+MEASURES = ("attempts", "first_attempts", "successes", "failovers", "prompt_tokens",
+            "completion_tokens", "tokens", "cost", "unpriced_attempts", "response_time_sum",
+            "response_time_count")
+
+
+def summed_measures(table) -> list:
+    """SUM(...) of every measure and latency bucket of a rollup table, labelled by name."""
+    columns = [func.sum(getattr(table, name)).label(name) for name in MEASURES]
+    columns += [func.sum(getattr(table, name)).label(name) for name in LATENCY_COLUMNS]
+    return columns
+
+
+def totals_from_sums(row) -> Totals:
+    """Totals from a row of summed_measures (NULL sums, as of no rows, count as 0)."""
+    mapping = row._mapping
+    cost = mapping["cost"]
+    return Totals(
+        int(mapping["attempts"] or 0), int(mapping["first_attempts"] or 0),
+        int(mapping["successes"] or 0), int(mapping["failovers"] or 0),
+        int(mapping["prompt_tokens"] or 0), int(mapping["completion_tokens"] or 0),
+        int(mapping["tokens"] or 0),
+        Decimal(0) if cost is None else (cost if isinstance(cost, Decimal) else Decimal(str(cost))),
+        int(mapping["unpriced_attempts"] or 0), int(mapping["response_time_sum"] or 0),
+        int(mapping["response_time_count"] or 0),
+        [int(mapping[name] or 0) for name in LATENCY_COLUMNS])
 
 
 # --- aggregating raw rows ---------------------------------------------------------------------
@@ -187,6 +225,59 @@ def raw_grouped_query(start: datetime, end: datetime, conditions: Iterable = (),
             .group_by(*group))
 
 
+@cache
+def _raw_histogram_columns() -> tuple:
+    """COUNT of raw rows per latency bucket, labelled like the rollup columns (built once)."""
+    ms = AiConnectionUsage.response_time_ms
+    columns = []
+    for index, name in enumerate(LATENCY_COLUMNS):
+        low = LATENCY_EDGES_MS[index - 1] if index else None
+        high = LATENCY_EDGES_MS[index] if index < len(LATENCY_EDGES_MS) else None
+        inside = and_(ms >= low if low is not None else ms.is_not(None),
+                      *([ms < high] if high is not None else []))
+        columns.append(func.count(case((inside, 1))).label(name))
+    return tuple(columns)
+
+
+def raw_summed_query(start: datetime, end: datetime, conditions: Iterable = (), period=None):
+    """SELECT period, cell dimensions, summed_measures-like sums of raw rows in [start, end).
+
+    One row per period and cell (both outcomes together) with the latency histogram summed
+    in SQL, so the page reads the raw rows not rolled up yet (at most about an hour's worth)
+    as a few dozen groups; totals_from_sums() reads each row.
+    """
+    u = AiConnectionUsage
+    period = day_expression(u.created_at) if period is None else period
+    ms = u.response_time_ms
+    is_success = u.success.is_(True)
+    cell = (u.provider_id, u.connection_id, u.connection_name, u.feature, u.model)
+    return (
+        select(
+            period.label("period"), *cell,
+            func.count().label("attempts"),
+            func.sum(case((u.attempt == 1, 1), else_=0)).label("first_attempts"),
+            func.sum(case((is_success, 1), else_=0)).label("successes"),
+            func.sum(case((and_(is_success, u.attempt > 1), 1), else_=0)).label("failovers"),
+            func.sum(u.prompt_tokens).label("prompt_tokens"),
+            func.sum(u.completion_tokens).label("completion_tokens"),
+            func.sum(u.tokens_used).label("tokens"),
+            func.sum(u.cost).label("cost"),
+            func.sum(case((u.cost.is_(None), 1), else_=0)).label("unpriced_attempts"),
+            func.sum(ms).label("response_time_sum"),
+            func.count(ms).label("response_time_count"),
+            *_raw_histogram_columns())
+        .where(u.created_at >= start, u.created_at < end, *conditions)
+        .group_by(period, *cell))
+
+
+def raw_error_counts_query(start: datetime, end: datetime, conditions: Iterable = ()):
+    """SELECT error_class, failed attempts of raw rows in [start, end)."""
+    u = AiConnectionUsage
+    return (select(u.error_class, func.count())
+            .where(u.created_at >= start, u.created_at < end, u.success.is_(False), *conditions)
+            .group_by(u.error_class))
+
+
 def fold_grouped_rows(rows) -> dict[tuple, Totals]:
     """{(period, *dimensions): Totals} from rows of raw_grouped_query."""
     groups: dict[tuple, Totals] = {}
@@ -210,8 +301,7 @@ def fold_grouped_rows(rows) -> dict[tuple, Totals]:
         totals.response_time_sum += int(row.response_time_sum or 0)
         totals.response_time_count += int(row.response_time_count or 0)
         if row.bucket is not None and row.response_time_count:
-            bucket = str(int(row.bucket))
-            totals.histogram[bucket] = totals.histogram.get(bucket, 0) + row.response_time_count
+            totals.histogram[int(row.bucket)] += row.response_time_count
     return groups
 
 
@@ -286,31 +376,43 @@ def _write_days(first: date, last: date) -> int:
 
 
 def _write_span(first: date, start: datetime, end: datetime, last: date | None = None) -> int:
-    """Replace the rollup rows of days first..last with the raw rows in [start, end)."""
-    groups = fold_grouped_rows(db.session.execute(raw_grouped_query(start, end)))
-    db.session.execute(delete(UsageDailyRollup).where(
-        UsageDailyRollup.day >= first, UsageDailyRollup.day <= (last or first)))
-    values = [rollup_values(as_date(key[0]), key[1:], totals) for key, totals in groups.items()]
-    for offset in range(0, len(values), 5000):
-        db.session.execute(insert(UsageDailyRollup), values[offset:offset + 5000])
-    return len(values)
+    """Replace the rollup rows of days first..last with the raw rows in [start, end).
+
+    Returns the number of cell rows written (the outcome rows are written beside them).
+    """
+    outcomes = fold_grouped_rows(db.session.execute(raw_grouped_query(start, end)))
+    cells: dict[tuple, Totals] = {}
+    for key, totals in outcomes.items():
+        cell = cells.get(key[:6])
+        if cell is None:
+            cell = cells[key[:6]] = Totals()
+        cell.add(totals)
+    for table, groups in ((UsageDailyRollup, cells), (UsageDailyOutcomeRollup, outcomes)):
+        db.session.execute(delete(table).where(table.day >= first, table.day <= (last or first)))
+        values = [rollup_values(as_date(key[0]), key[1:], totals)
+                  for key, totals in groups.items()]
+        for offset in range(0, len(values), 2000):
+            db.session.execute(insert(table), values[offset:offset + 2000])
+    return len(cells)
 
 
 def rollup_values(day: date, dimensions: tuple, totals: Totals) -> dict:
-    provider_id, connection_id, connection_name, feature, model, success, error_class = dimensions
-    return {
-        "day": day, "provider_id": provider_id, "connection_id": connection_id,
-        "connection_name": connection_name, "feature": feature, "model": model,
-        "success": bool(success), "error_class": error_class,
-        "attempts": totals.attempts, "first_attempts": totals.first_attempts,
+    """Column values of a rollup row: a cell (5 dimensions) or a cell and outcome (7)."""
+    values = dict(zip(DIMENSIONS, dimensions, strict=False))
+    if "success" in values:
+        values["success"] = bool(values["success"])
+    values.update({
+        "day": day, "attempts": totals.attempts, "successes": totals.successes,
+        "first_attempts": totals.first_attempts,
         "failovers": totals.failovers, "prompt_tokens": totals.prompt_tokens,
         "completion_tokens": totals.completion_tokens, "tokens": totals.tokens,
         "cost": totals.cost if totals.unpriced < totals.attempts else None,
         "unpriced_attempts": totals.unpriced,
         "response_time_sum": totals.response_time_sum,
         "response_time_count": totals.response_time_count,
-        "latency_histogram": dict(sorted(totals.histogram.items(), key=lambda kv: int(kv[0]))),
-    }
+    })
+    values.update(zip(LATENCY_COLUMNS, totals.histogram, strict=True))
+    return values
 
 
 @dataclass
