@@ -81,7 +81,13 @@ def main() -> None:
             spare = AiConnection(provider=provider, name="spare", priority=200, settings={
                 "model": "gpt-4o-mini", "base_url": f"{sim_url}/openai/v1"})
             spare.set_credentials({"api_key": api_key})
-            db.session.add_all([connection, spare])
+            # The same call on a connection without limits (no admission transaction at all).
+            free_provider = AiProvider(slug="bench-unlimited", name="Bench (no limits)",
+                                       adapter_kind="openai")
+            free = AiConnection(provider=free_provider, name="unlimited", settings={
+                "model": "gpt-4o-mini", "base_url": f"{sim_url}/openai/v1"})
+            free.set_credentials({"api_key": api_key})
+            db.session.add_all([connection, spare, free_provider, free])
             db.session.commit()
             ids = [connection.id, spare.id]
             print(f"backend: {backend}; inserting {args.rows:,} usage rows…", flush=True)
@@ -106,15 +112,22 @@ def main() -> None:
                 execute("hello", provider="bench", feature="bench")
                 return time.perf_counter() - started
 
+            def through_execute_unlimited() -> float:
+                started = time.perf_counter()
+                execute("hello", provider="bench-unlimited", feature="bench")
+                return time.perf_counter() - started
+
             for _ in range(30):  # warm up connections, caches and compiled statements
                 plain()
                 through_execute()
-            direct, executed = [], []
+                through_execute_unlimited()
+            direct, executed, unlimited = [], [], []
             block = 25
-            for start in range(0, args.calls, block):  # interleave, so drift hits both alike
+            for start in range(0, args.calls, block):  # interleave, so drift hits all alike
                 count = min(block, args.calls - start)
                 direct += [plain() for _ in range(count)]
                 executed += [through_execute() for _ in range(count)]
+                unlimited += [through_execute_unlimited() for _ in range(count)]
 
         def ms(value: float) -> str:
             return f"{value * 1000:7.2f} ms"
@@ -123,10 +136,15 @@ def main() -> None:
         d_p95, e_p95 = percentile(direct, 0.95), percentile(executed, 0.95)
         print(f"\n{backend}, {args.rows:,} usage rows, {args.calls} sequential calls each")
         print(f"  requests.Session().post   median {ms(d_med)}   p95 {ms(d_p95)}")
-        print(f"  execute()                 median {ms(e_med)}   p95 {ms(e_p95)}")
+        u_med, u_p95 = statistics.median(unlimited), percentile(unlimited, 0.95)
+        print(f"  execute(), limited        median {ms(e_med)}   p95 {ms(e_p95)}")
         print(f"  ratio                     median {e_med / d_med:6.2f}×     p95 {e_p95 / d_p95:6.2f}×"
               f"   (target ≤ 1.5×)")
         print(f"  execute() overhead        median {ms(e_med - d_med)}")
+        print(f"  execute(), no limits      median {ms(u_med)}   p95 {ms(u_p95)}")
+        print(f"  ratio                     median {u_med / d_med:6.2f}×     p95 {u_p95 / d_p95:6.2f}×"
+              f"   (target ≤ 1.5×)")
+        print(f"  execute() overhead        median {ms(u_med - d_med)}")
 
 
 if __name__ == "__main__":

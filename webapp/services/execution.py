@@ -43,7 +43,12 @@ from .execution_input import (
     normalise_messages,
     normalise_options,
 )
-from .transactions import end_read_transaction, write_transaction
+from .transactions import (
+    core_write,
+    end_read_transaction,
+    single_statement_connection,
+    write_transaction,
+)
 
 log = logging.getLogger(__name__)
 
@@ -197,17 +202,17 @@ class _Run:
         if not reservations and not candidate.needs_trial:
             return None
         now = utcnow()
-        with write_transaction() as session:
+        with core_write() as connection:
             if candidate.needs_trial:
                 timeout = rotation.trial_timeout()
-                if not rotation.claim_trial(candidate.id, now, timeout):
-                    session.rollback()
+                if not rotation.claim_trial(candidate.id, now, timeout, connection):
+                    connection.rollback()
                     return Unavailability(candidate.id, candidate.name,
                                           "circuit half-open: a trial request is running",
                                           now + timeout)
-            full = rate_limits.reserve_first_full(reservations, now)
+            full = rate_limits.reserve_first_full(reservations, now, connection)
             if full is not None:
-                session.rollback()
+                connection.rollback()
                 return Unavailability(
                     candidate.id, candidate.name,
                     f"{full.window} limit reached ({full.limit}/{full.limit})",
@@ -287,13 +292,21 @@ class _Run:
                                 model=model, prompt_tokens=prompt_tokens,
                                 completion_tokens=completion_tokens, total_tokens=total_tokens,
                                 error_message=note)
-        with write_transaction():
-            outcome.cost = usage.cost_for(self.plan.provider_id, candidate.settings, model,
-                                          prompt_tokens, completion_tokens, provider_cost,
-                                          has_catalog=self.plan.has_catalog)
-            usage.record_attempt(outcome)
-            health.record_success(candidate.id, outcome.created_at,
-                                  had_cooldown=candidate.cooldown_until is not None)
+        # The price may read the provider's catalog; that read ends before the write starts.
+        outcome.cost = usage.cost_for(self.plan.provider_id, candidate.settings, model,
+                                      prompt_tokens, completion_tokens, provider_cost,
+                                      has_catalog=self.plan.has_catalog)
+        had_cooldown = candidate.cooldown_until is not None
+        if not had_cooldown and db.engine.dialect.name == "postgresql":
+            # The usage row and the counters in one statement: one round trip, both or neither.
+            with single_statement_connection() as connection:
+                health.record_success_with_usage(connection, usage.usage_row(outcome),
+                                                 candidate.id, outcome.created_at)
+        else:
+            with core_write() as connection:
+                usage.record_attempt(outcome, connection=connection)
+                health.record_success(candidate.id, outcome.created_at,
+                                      had_cooldown=had_cooldown, connection=connection)
         self.attempts.append(AttemptRecord(opened.attempt, candidate.id, candidate.name, None,
                                            note, outcome.response_time_ms))
         return outcome.cost, outcome.response_time_ms

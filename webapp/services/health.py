@@ -12,7 +12,8 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import bindparam, case, or_, update
+from sqlalchemy import bindparam, case, insert, or_, update
+from sqlalchemy.engine import Connection
 
 from ..adapters.base import ErrorClass, ProviderError
 from ..extensions import db
@@ -94,16 +95,41 @@ def _success_statement():
                     last_used_at=bindparam("now")))
 
 
-def record_success(connection_id: int, now: datetime, had_cooldown: bool) -> None:
-    db.session.connection().execute(_success_statement(),
-                                    {"connection_id": connection_id, "now": now})
+@cache
+def _usage_and_success_statement():
+    """PostgreSQL: the usage row INSERT (a data-modifying CTE) and the success UPDATE as one
+    statement, which commits both or neither on its own in one round trip."""
+    from .usage import USAGE_COLUMNS, _usage
+
+    inserted = insert(_usage).values({name: bindparam(f"usage_{name}") for name in USAGE_COLUMNS})
+    inserted = inserted.cte("inserted_usage")
+    # The column's Python-side onupdate default is not applied to this form; set it here.
+    return _success_statement().values(updated_at=bindparam("now")).add_cte(inserted)
+
+
+def record_success_with_usage(connection: Connection, usage_values: dict, connection_id: int,
+                              now: datetime) -> None:
+    """Insert the usage row and apply the success in one autocommitted statement (PostgreSQL,
+    on an autocommit ``connection``; for a connection without a cooldown to clear)."""
+    params = {f"usage_{name}": value for name, value in usage_values.items()}
+    connection.execute(_usage_and_success_statement(),
+                       {**params, "connection_id": connection_id, "now": now})
+
+
+def record_success(connection_id: int, now: datetime, had_cooldown: bool, *,
+                   connection: Connection | None = None) -> None:
+    """Apply one successful attempt, inside the caller's transaction (on ``connection``, or
+    the session's)."""
+    connection = connection or db.session.connection()
+    connection.execute(_success_statement(), {"connection_id": connection_id, "now": now})
     if had_cooldown:
         # A success ends an open circuit and any cooldown that has run out; a cooldown the
         # provider asked for (and that another process set meanwhile) still stands.
-        db.session.execute(
-            _update(connection_id)
-            .where(_c.cooldown_until.is_not(None),
-                   or_(_c.cooldown_until <= now, _c.cooldown_reason == "circuit_open"))
+        table = _c.__table__
+        connection.execute(
+            update(table).where(table.c.id == connection_id)
+            .where(table.c.cooldown_until.is_not(None),
+                   or_(table.c.cooldown_until <= now, table.c.cooldown_reason == "circuit_open"))
             .values(cooldown_until=None, cooldown_reason=None)
         )
 

@@ -16,6 +16,7 @@ from functools import cache
 
 from sqlalchemy import and_, bindparam, delete, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 
 from ..extensions import db
 from ..models import RateLimitCounter, utcnow
@@ -81,15 +82,16 @@ def _check_limit(limit: int) -> int:
     return limit
 
 
-def reserve_first_full(reservations: Sequence[Reservation],
-                       now: datetime | None = None) -> Reservation | None:
-    """Increment every counter inside the caller's open transaction (not committed here).
+def reserve_first_full(reservations: Sequence[Reservation], now: datetime | None = None,
+                       connection: Connection | None = None) -> Reservation | None:
+    """Increment every counter inside the caller's open transaction (on ``connection``, or
+    the session's; not committed here).
 
     Returns None when all were admitted, else the first full one; the caller must then roll
     back so the increments already made are undone (both or neither).
     """
     now = now or utcnow()
-    connection = db.session.connection()
+    connection = connection or db.session.connection()
     statement = _admit_statement(connection.dialect.name)
     for item in reservations:
         limit = _check_limit(item.limit)
@@ -100,7 +102,7 @@ def reserve_first_full(reservations: Sequence[Reservation],
         if admitted is None:
             return item
     if random.random() < PRUNE_PROBABILITY:
-        prune(now)
+        prune(now, connection)
     return None
 
 
@@ -152,7 +154,8 @@ def headroom(scope: str, limit: int, window: str = "minute", now: datetime | Non
     return max(_check_limit(limit) - count, 0)
 
 
-def prune(now: datetime | None = None) -> int:
+def prune(now: datetime | None = None, connection: Connection | None = None) -> int:
     """Delete counter rows of windows that ended long ago (inside the caller's transaction)."""
     cutoff = (now or utcnow()) - KEEP_WINDOWS_FOR
-    return db.session.execute(delete(_table).where(_table.c.window_start < cutoff)).rowcount
+    statement = delete(_table).where(_table.c.window_start < cutoff)
+    return (connection or db.session.connection()).execute(statement).rowcount

@@ -7,6 +7,8 @@ copied into plain snapshots, so no database transaction stays open while a provi
 from __future__ import annotations
 
 import random
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
@@ -14,11 +16,13 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import String, and_, bindparam, cast, literal, or_, select, update
+from sqlalchemy.engine import Connection
 
 from ..crypto import CredentialsError, cipher
 from ..extensions import db
 from ..models import AiConnection, AiProvider, AiProviderModel, RateLimitCounter, utcnow
 from . import rate_limits
+from .transactions import read_rows
 
 DEFAULT_TRIAL_TIMEOUT_SECONDS = 120
 
@@ -89,7 +93,7 @@ class Candidate:
         """Decrypted credentials; raises CredentialsError naming the connection."""
         if self._view is None:
             try:
-                credentials = cipher().decrypt(self.encrypted_credentials or "")
+                credentials = decrypt_credentials(self.encrypted_credentials or "")
             except CredentialsError as exc:
                 raise CredentialsError(f"connection {self.name!r} (id {self.id}): {exc}") from None
             self._view = ConnectionView(self.id, self.name, dict(self.settings or {}), credentials)
@@ -104,6 +108,32 @@ class Candidate:
             items.append(rate_limits.Reservation(
                 rate_limits.connection_scope(self.id, "day"), self.rate_limit_per_day, "day"))
         return items
+
+
+# Decrypted credentials by (cipher, ciphertext). A ciphertext never changes meaning (editing a
+# key stores a new one), so Fernet runs once per stored credential instead of once per call;
+# keying by the cipher object keeps apps with other CREDENTIALS_KEYS apart. Failures are not
+# cached, so fixing the keys takes effect at once. Bounded, least recently used out first.
+CREDENTIALS_CACHE_SIZE = 256
+_credentials_cache: OrderedDict[tuple[Any, str], dict] = OrderedDict()
+_credentials_lock = threading.Lock()
+
+
+def decrypt_credentials(token: str) -> dict:
+    """The credentials in ``token`` (a fresh dict each time); raises CredentialsError."""
+    current = cipher()
+    key = (current, token)
+    with _credentials_lock:
+        cached = _credentials_cache.get(key)
+        if cached is not None:
+            _credentials_cache.move_to_end(key)
+    if cached is None:
+        cached = current.decrypt(token)
+        with _credentials_lock:
+            _credentials_cache[key] = cached
+            while len(_credentials_cache) > CREDENTIALS_CACHE_SIZE:
+                _credentials_cache.popitem(last=False)
+    return dict(cached)
 
 
 def format_time(when: datetime, now: datetime) -> str:
@@ -228,10 +258,11 @@ class ProviderSnapshot:
 
 
 def load_plan(provider_key: int | str, now: datetime | None = None) -> ProviderSnapshot | None:
-    """The provider (by id or slug) and its assessed connections, in one query."""
+    """The provider (by id or slug) and its assessed connections, in one query (on a connection
+    of its own; the session's open transaction, if any, is committed first)."""
     now = now or utcnow()
     kind = "plan_by_slug" if isinstance(provider_key, str) else "plan_by_id"
-    rows = _execute(_statement(kind), {"key": provider_key, **_windows(now)})
+    rows = read_rows(_statement(kind), {"key": provider_key, **_windows(now)})
     if not rows:
         return None
     timeout = trial_timeout()
@@ -285,15 +316,16 @@ def order(candidates: list[Candidate], first_id: int | None = None,
     return first + ordered
 
 
-def claim_trial(connection_id: int, now: datetime, timeout: timedelta) -> bool:
+def claim_trial(connection_id: int, now: datetime, timeout: timedelta,
+                connection: Connection | None = None) -> bool:
     """Atomically claim the half-open trial of an expired circuit (inside the caller's
-    transaction): exactly one process wins; a claim older than ``timeout`` may be re-taken."""
-    c = AiConnection
-    result = db.session.execute(
-        update(c)
-        .where(c.id == connection_id, c.cooldown_reason == "circuit_open", c.cooldown_until <= now,
-               or_(c.trial_started_at.is_(None), c.trial_started_at <= now - timeout))
+    transaction, on ``connection`` or the session's): exactly one process wins; a claim older
+    than ``timeout`` may be re-taken."""
+    result = (connection or db.session.connection()).execute(
+        update(_conn)
+        .where(_conn.c.id == connection_id, _conn.c.cooldown_reason == "circuit_open",
+               _conn.c.cooldown_until <= now,
+               or_(_conn.c.trial_started_at.is_(None), _conn.c.trial_started_at <= now - timeout))
         .values(trial_started_at=now)
-        .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1

@@ -8,6 +8,7 @@ from decimal import Decimal
 from functools import cache
 
 from sqlalchemy import insert, select
+from sqlalchemy.engine import Connection
 
 from ..extensions import db
 from ..models import AiConnectionUsage, AiProviderModel
@@ -15,6 +16,11 @@ from ..redaction import redact
 from .pricing import Price, candidate_names, cost_of, lookup_price
 
 _usage = AiConnectionUsage.__table__
+# The columns usage_row() fills.
+USAGE_COLUMNS = ("connection_id", "provider_id", "connection_name", "app_key_id", "request_id",
+                 "attempt", "feature", "model", "prompt_tokens", "completion_tokens",
+                 "tokens_used", "cost", "success", "response_time_ms", "error_class",
+                 "error_message", "created_at")
 
 
 @dataclass
@@ -77,10 +83,18 @@ def cost_for(provider_id: int, settings: dict | None, model: str | None,
     return cost_of(price, prompt_tokens, completion_tokens)
 
 
-def record_attempt(outcome: AttemptOutcome, secrets: tuple[str, ...] = ()) -> None:
-    """Insert the attempt's usage row inside the caller's transaction."""
+def record_attempt(outcome: AttemptOutcome, secrets: tuple[str, ...] = (), *,
+                   connection: Connection | None = None) -> None:
+    """Insert the attempt's usage row inside the caller's transaction (on ``connection``, or
+    the session's)."""
+    (connection or db.session.connection()).execute(_insert_usage(),
+                                                    usage_row(outcome, secrets))
+
+
+def usage_row(outcome: AttemptOutcome, secrets: tuple[str, ...] = ()) -> dict:
+    """The usage row's values (the error message redacted)."""
     message = redact(outcome.error_message, secrets) if outcome.error_message else None
-    db.session.connection().execute(_insert_usage(), {
+    return {
         "connection_id": outcome.connection_id,
         "provider_id": outcome.provider_id,
         "connection_name": outcome.connection_name,
@@ -98,7 +112,7 @@ def record_attempt(outcome: AttemptOutcome, secrets: tuple[str, ...] = ()) -> No
         "error_class": outcome.error_class,
         "error_message": message or None,
         "created_at": outcome.created_at,
-    })
+    }
 
 
 @cache
