@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from datetime import UTC, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 
 from ..extensions import db
 from ..models import AiConnection, AiConnectionUsage, AiProvider, AiProviderModel, AppKey, utcnow
-from ..models.app_key import KEY_PREFIX
+from ..models.app_key import KEY_PREFIX, hash_app_key
 from .errors import InvalidInput, NotFound, ServiceError, UnknownProvider
-from .transactions import write_transaction
+from .transactions import read_rows, write_transaction
 
 MAX_LABEL_LENGTH = 100
 # last_used_at is a hint for administrators; writing it on every request would make each
@@ -206,11 +206,22 @@ def authenticate(raw_key: str | None) -> AppKey | None:
     return key
 
 
+_keys = AppKey.__table__
+_KEY_BY_HASH = select(_keys).where(_keys.c.key_hash == bindparam("key_hash"))
+_providers = AiProvider.__table__
+_PROVIDER_BY_SLUG = select(_providers.c.id, _providers.c.status).where(
+    _providers.c.slug == bindparam("slug"))
+
+
 def lookup(raw_key: str | None) -> AppKey | None:
-    """The key for this raw value whether or not it is revoked (for a precise 401 message)."""
+    """The key for this raw value whether or not it is revoked (for a precise 401 message).
+
+    Read with one Core statement (every gateway request does this) into a detached AppKey:
+    read-only here; touch() writes by id."""
     if not raw_key or not raw_key.startswith(KEY_PREFIX) or len(raw_key) > 200:
         return None
-    return AppKey.find_by_raw_key(raw_key)
+    rows = read_rows(_KEY_BY_HASH, {"key_hash": hash_app_key(raw_key)})
+    return AppKey(**rows[0]._mapping) if rows else None
 
 
 def touch(key: AppKey) -> None:
@@ -298,27 +309,29 @@ def resolve_model(key: AppKey, model: str) -> ModelTarget:
         raise ProviderNotAllowed(
             f"This app key may not use provider {slug!r}; it is limited to: "
             + ", ".join(key.allowed_providers or []) + ".")
-    provider = AiProvider.by_slug(slug)
-    if provider is None or not provider.is_active:
+    rows = read_rows(_PROVIDER_BY_SLUG, {"slug": slug})
+    if not rows or rows[0].status != "active":
         raise UnknownProvider(
             f"The model `{model}` does not exist: no active provider has slug {slug!r}. "
             "Use `<provider-slug>` or `<provider-slug>/<model>` (GET /v1/models lists them).")
-    if model_name is not None and not _model_is_known(provider, model_name):
+    if model_name is not None and not _model_is_known(rows[0].id, model_name):
         raise UnknownProvider(
             f"The model `{model}` does not exist: provider {slug!r} does not list "
             f"{model_name!r} (GET /v1/models lists the models this key may use).")
     return ModelTarget(slug, model_name)
 
 
-def _model_is_known(provider: AiProvider, model_name: str) -> bool:
+def _model_is_known(provider_id: int, model_name: str) -> bool:
     """True when the model is listed, or when the provider has no listed catalogue to check."""
     has_catalogue = db.session.scalar(
-        select(AiProviderModel.id).where(AiProviderModel.provider_id == provider.id).limit(1))
+        select(AiProviderModel.id).where(AiProviderModel.provider_id == provider_id).limit(1))
     if has_catalogue is None:
         return True
     listed = db.session.scalar(
-        select(AiProviderModel.id).where(AiProviderModel.provider_id == provider.id,
+        select(AiProviderModel.id).where(AiProviderModel.provider_id == provider_id,
                                          AiProviderModel.model_id == model_name))
     if listed is not None:
         return True
-    return any((c.settings or {}).get("model") == model_name for c in provider.connections)
+    settings = db.session.scalars(
+        select(AiConnection.settings).where(AiConnection.provider_id == provider_id))
+    return any((item or {}).get("model") == model_name for item in settings)
