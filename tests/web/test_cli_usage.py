@@ -80,3 +80,9 @@ def test_demo_seeds_a_small_history(any_app):
         assert db.session.scalar(select(func.count(func.distinct(usage.feature)))) >= 4
         assert db.session.scalar(select(func.max(usage.created_at))) <= utcnow()
         assert db.session.scalar(select(func.count()).select_from(UsageDailyRollup)) > 0
+        # Each connection's counters agree with its history, so health is not "unknown".
+        for connection in connections:
+            rows = db.session.scalar(select(func.count()).where(
+                usage.connection_id == connection.id))
+            assert connection.success_count + connection.error_count == rows
+        assert any(c.health_status != "unknown" for c in connections)

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select, update
 
 from ..extensions import db
-from ..models import AiConnection, AiProvider, utcnow
+from ..models import AiConnection, AiConnectionUsage, AiProvider, utcnow
 from . import rollups
 from .pricing import cost_of, lookup_price
 
@@ -271,12 +271,32 @@ def seed_demo(rows: int = DEFAULT_ROWS, days: int = DEFAULT_DAYS, seed: int = 1,
     if on_progress:
         generated = _reporting(generated, on_progress)
     written = (_insert_sqlite if sqlite else _insert_postgresql)(connection, generated)
+    _match_counters_to_history([c.id for pool in pools.values() for c in pool])
     db.session.commit()
     first_day = (now - timedelta(days=days - 1)).date()
     report = rollups.rollup_days(first_day, None, now=now)
     return DemoReport(
         providers=len(pools), connections=sum(len(pool) for pool in pools.values()),
         rows=written, first_day=first_day, rollup_rows=report.rows)
+
+
+def _match_counters_to_history(connection_ids: list[int]) -> None:
+    """Give the demo connections the counters their usage history implies, so the dashboard
+    and lists show health and success rates instead of "unknown"."""
+    usage = AiConnectionUsage
+    totals = db.session.execute(
+        select(usage.connection_id,
+               func.sum(case((usage.success.is_(True), 1), else_=0)),
+               func.sum(case((usage.success.is_(False), 1), else_=0)),
+               func.max(usage.created_at))
+        .where(usage.connection_id.in_(connection_ids))
+        .group_by(usage.connection_id)).all()
+    for connection_id, successes, failures, last_used in totals:
+        db.session.execute(
+            update(AiConnection).where(AiConnection.id == connection_id)
+            .values(success_count=int(successes or 0), error_count=int(failures or 0),
+                    last_used_at=last_used)
+            .execution_options(synchronize_session=False))
 
 
 def _reporting(rows: Iterator[tuple], on_progress, every: int = 10_000) -> Iterator[tuple]:
