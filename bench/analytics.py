@@ -23,16 +23,14 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
-from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
+from _common import bench_database  # noqa: E402
 from cryptography.fernet import Fernet  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 ADMIN_EMAIL, ADMIN_PASSWORD = "bench@example.com", "bench password 123"
 
@@ -52,27 +50,6 @@ def reset_peak_rss() -> bool:
         return True
     except OSError:
         return False
-
-
-@contextmanager
-def database(url: str | None, tmp: Path, label: str):
-    if not url:
-        yield f"sqlite:///{tmp / f'bench-{label}.sqlite3'}"
-        return
-    base = make_url(url)
-    if base.drivername in ("postgres", "postgresql"):
-        base = base.set(drivername="postgresql+psycopg")
-    schema = f"bench_{label}_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        admin.dispose()
 
 
 def build(uri: str, tmp: Path, rows: int, days: int):
@@ -217,7 +194,7 @@ def main() -> None:
         tmp = Path(tmp_name)
         for index, rows in enumerate(sizes):
             last = index == len(sizes) - 1
-            with database(args.database_url, tmp, str(rows)) as uri:
+            with bench_database(args.database_url) as (uri, _folder):
                 app, report, seeded, connection_id = build(uri, tmp / str(rows), rows, args.days)
                 client = app.test_client()
                 login = client.post("/login", data={"email": ADMIN_EMAIL,

@@ -32,8 +32,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
-from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,9 +39,8 @@ sys.path.insert(0, str(ROOT))
 
 import openai  # noqa: E402
 import requests  # noqa: E402
-import sqlalchemy as sa  # noqa: E402
+from _common import bench_database  # noqa: E402
 from cryptography.fernet import Fernet  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 MESSAGES = [{"role": "user", "content": "How fast is the gateway compared with the provider?"}]
 SIM_KEY = "sk-sim-ok-bench-000000000001"
@@ -53,28 +50,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-@contextmanager
-def database(url: str | None, tmp: Path):
-    """A SQLite file, or a fresh schema on the given PostgreSQL server (dropped afterwards)."""
-    if not url:
-        yield f"sqlite:///{tmp / 'bench-gateway.sqlite3'}"
-        return
-    base = make_url(url)
-    if base.drivername in ("postgres", "postgresql"):
-        base = base.set(drivername="postgresql+psycopg")
-    schema = f"bench_gw_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        admin.dispose()
 
 
 def wait_until(check, what: str, timeout: float = 30.0) -> None:
@@ -200,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="acm-bench-gateway-") as tmp, \
-            database(args.database_url, Path(tmp)) as database_url:
+            bench_database(args.database_url) as (database_url, _folder):
         env = {**os.environ, "DATABASE_URL": database_url, "INSTANCE_PATH": tmp,
                "CREDENTIALS_KEYS": Fernet.generate_key().decode(), "SECRET_KEY": "bench",
                "LOG_LEVEL": "WARNING"}
