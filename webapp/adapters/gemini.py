@@ -318,8 +318,7 @@ def _details(error: Mapping[str, Any]) -> tuple[str | None, list[str], float | N
 
 
 def map_gemini_error(status: int | None, data: Any, text: str, secrets: tuple[str, ...]) -> ProviderError:
-    error = data.get("error") if isinstance(data, dict) else None
-    error = error if isinstance(error, dict) else {}
+    error = http.error_object(data)
     if status is None:
         status = to_int(error.get("code"))
     message = str(error.get("message") or text or f"HTTP {status}")

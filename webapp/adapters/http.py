@@ -162,6 +162,14 @@ def parse_json(response: requests.Response, secrets: tuple[str, ...] = ()) -> An
     return data
 
 
+def error_object(data: Any) -> dict:
+    """The `error` member of a provider's error body as a dict (a bare string is its message)."""
+    error = data.get("error") if isinstance(data, dict) else None
+    if isinstance(error, str):
+        return {"message": error}
+    return error if isinstance(error, dict) else {}
+
+
 def body_text(body: bytes, limit: int = 300) -> str:
     return body[:limit].decode("utf-8", "replace").strip()
 

@@ -255,10 +255,7 @@ class OpenAiAdapter(ProviderAdapter):
         text: str,
         secrets: tuple[str, ...],
     ) -> ProviderError:
-        error = data.get("error") if isinstance(data, dict) else None
-        if isinstance(error, str):
-            error = {"message": error}
-        error = error if isinstance(error, dict) else {}
+        error = http.error_object(data)
         message = error.get("message") or text or f"HTTP {status}"
         code = str(error.get("code") or "")
         err_type = str(error.get("type") or "")

@@ -80,10 +80,7 @@ class OpenRouterAdapter(OpenAiAdapter):
         text: str,
         secrets: tuple[str, ...],
     ) -> ProviderError:
-        error = data.get("error") if isinstance(data, dict) else None
-        if isinstance(error, str):
-            error = {"message": error}
-        error = error if isinstance(error, dict) else {}
+        error = http.error_object(data)
         message = str(error.get("message") or text or f"HTTP {status}")
         metadata = error.get("metadata") if isinstance(error.get("metadata"), dict) else {}
         raw = metadata.get("raw")
