@@ -19,7 +19,7 @@ down_revision = '0001'
 branch_labels = None
 depends_on = None
 
-LATENCY_COLUMNS = [f'latency_b{index:02d}' for index in range(32)]
+LATENCY_COLUMNS = [f'latency_b{index:02d}' for index in range(64)]
 
 
 def rollup_columns():

@@ -178,11 +178,11 @@ def test_p95_from_buckets_is_within_tolerance(any_app, make_provider, make_conne
         h = r.headline
         exact_p95 = sorted(latencies)[int(0.95 * len(latencies)) - 1]
         exact_p50 = sorted(latencies)[len(latencies) // 2 - 1]
-        # The page states the resolution: the middle of a √2-wide bucket, within about ±19%.
+        # The page states the resolution: the middle of a 2^(1/4)-wide bucket, within about ±9%.
         tolerance = rollups.LATENCY_RELATIVE_ERROR
         assert h.p95_ms == pytest.approx(exact_p95, rel=tolerance)
         assert h.p50_ms == pytest.approx(exact_p50, rel=tolerance)
-        assert "±19%" in r.latency_note
+        assert "±9%" in r.latency_note
 
 
 def test_empty_range_has_no_figures(any_app):

@@ -103,9 +103,11 @@ def test_percentile_from_histogram():
 def test_latency_buckets_have_exact_integer_edges():
     """Every response time lands in the bucket whose edges the page states."""
     edges = rollups.LATENCY_EDGES_MS
-    assert edges[:8] == (4, 6, 8, 12, 16, 23, 32, 46) and edges[-1] == 131072
+    assert edges[:12] == (4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 23, 27) and edges[-1] == 185364
+    assert len(set(edges)) == len(edges) == rollups.LATENCY_BUCKETS - 1
     for index in range(1, rollups.LATENCY_BUCKETS - 1):
         middle = rollups.bucket_value(index)
         assert edges[index - 1] - 1 <= middle <= edges[index]
-        # The geometric middle is within a factor 2**0.25 of any value in the bucket.
-        assert middle / (4 * 2 ** ((index - 1) / 2)) <= 1 + rollups.LATENCY_RELATIVE_ERROR + 1e-9
+        # The geometric middle is within a factor 2**(1/8) of any value in the bucket.
+        lower = 4 * 2 ** ((index - 1) / 4)
+        assert middle / lower <= 1 + rollups.LATENCY_RELATIVE_ERROR + 1e-9

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..extensions import db
 from .base import BigIntPK
 
-LATENCY_BUCKETS = 32
+LATENCY_BUCKETS = 64
 LATENCY_COLUMNS = tuple(f"latency_b{index:02d}" for index in range(LATENCY_BUCKETS))
 
 

@@ -5,10 +5,11 @@ Each (day, provider, connection, feature, model) cell gets one row in usage_dail
 error class of a failure). Both hold additive totals and a latency histogram in
 LATENCY_BUCKETS integer columns, so the analytics page sums them in SQL.
 
-Latency buckets are log-spaced: bucket 0 holds response times under 4 ms, bucket k (1..30)
-those in [4·√2^(k-1), 4·√2^k) ms, bucket 31 those of 131,072 ms (about 131 s) or more. A
-percentile is reported as the geometric middle of its bucket, so it is within about ±19% of
-the exact value (a factor 2^(1/4)); for bucket 31 the lower edge is reported.
+Latency buckets are log-spaced: bucket 0 holds response times under 4 ms, bucket k (1..62)
+those in [4·2^((k-1)/4), 4·2^(k/4)) ms (edges rounded up to whole ms), bucket 63 those of
+185,364 ms (about 3 minutes) or more. A percentile is reported as the geometric middle of its
+bucket, so it is within about ±9% of the exact value (a factor 2^(1/8)); for bucket 63 the
+lower edge is reported.
 
 Rolling up a day is idempotent (delete + insert in one transaction) and runs under a lock on
 the state row, so two processes never double-count a day.
@@ -34,13 +35,17 @@ from ..models.rollup import (
     UsageDailyRollup,
 )
 
-# Upper edges of buckets 0..30 in whole ms (response times are integers): ceil(4·√2^k).
-LATENCY_EDGES_MS = tuple(math.ceil(4 * 2 ** (k / 2) - 1e-9) for k in range(LATENCY_BUCKETS - 1))
-LATENCY_RELATIVE_ERROR = 2 ** 0.25 - 1  # ≈ 0.19: half a bucket, on a log scale
+# Buckets grow by 2^(1/4) (four per doubling) from 4 ms; upper edges of buckets
+# 0..LATENCY_BUCKETS-2 in whole ms (response times are integers): ceil(4·2^(k/4)).
+STEPS_PER_DOUBLING = 4
+LATENCY_EDGES_MS = tuple(math.ceil(4 * 2 ** (k / STEPS_PER_DOUBLING) - 1e-9)
+                         for k in range(LATENCY_BUCKETS - 1))
+# Half a bucket on a log scale: 2^(1/8) - 1 ≈ 0.09.
+LATENCY_RELATIVE_ERROR = 2 ** (1 / (2 * STEPS_PER_DOUBLING)) - 1
 LATENCY_RESOLUTION_NOTE = (
-    "p50/p95 ≈ the middle of a latency bucket; buckets are √2 wide "
-    "(edges 4, 6, 8, 12, 16, 23, 32 … 65,536, 92,682, 131,072 ms), "
-    "so a percentile is within about ±19% of the exact value")
+    "p50/p95 ≈ the middle of a latency bucket; buckets grow by 2^(1/4) ≈ 19% "
+    f"(edges 4, 5, 6, 7, 8, 10, 12 … {LATENCY_EDGES_MS[-1]:,} ms), "
+    f"so a percentile is within about ±{round(LATENCY_RELATIVE_ERROR * 100)}% of the exact value")
 STATE_ID = 1
 
 # Dimension order shared by the rollup rows, the raw aggregation and the report.
@@ -60,8 +65,8 @@ def bucket_value(index: int) -> float:
     if index <= 0:
         return 2.0
     if index >= LATENCY_BUCKETS - 1:
-        return float(4 * 2 ** ((LATENCY_BUCKETS - 2) / 2))
-    return 4 * 2 ** ((2 * index - 1) / 4)
+        return float(4 * 2 ** ((LATENCY_BUCKETS - 2) / STEPS_PER_DOUBLING))
+    return 4 * 2 ** ((2 * index - 1) / (2 * STEPS_PER_DOUBLING))
 
 
 def empty_histogram() -> list[int]:
