@@ -15,17 +15,22 @@ def _fail(message: str) -> None:
     raise click.ClickException(message)
 
 
+def _password_or_prompt(password: str | None, label: str) -> str:
+    """The --password value, or one typed twice at a hidden prompt."""
+    if password is not None:
+        return password
+    return click.prompt(label, hide_input=True, confirmation_prompt=True, default="",
+                        show_default=False)
+
+
 @click.command("create-admin")
 @click.argument("email")
 @click.option("--password", help="For scripts; without it you are prompted (hidden input).")
 @with_appcontext
 def create_admin_command(email: str, password: str | None) -> None:
     """Create an administrator who can log in to the admin."""
-    if password is None:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True,
-                                default="", show_default=False)
     try:
-        user = accounts.create_admin(email, password)
+        user = accounts.create_admin(email, _password_or_prompt(password, "Password"))
     except accounts.AccountError as exc:
         _fail(str(exc))
     click.echo(f"Created administrator {user.email}.")
@@ -37,11 +42,8 @@ def create_admin_command(email: str, password: str | None) -> None:
 @with_appcontext
 def set_password_command(email: str, password: str | None) -> None:
     """Change an administrator's password."""
-    if password is None:
-        password = click.prompt("New password", hide_input=True, confirmation_prompt=True,
-                                default="", show_default=False)
     try:
-        accounts.set_password(email, password)
+        accounts.set_password(email, _password_or_prompt(password, "New password"))
     except accounts.AccountError as exc:
         _fail(str(exc))
     click.echo("Password changed.")
