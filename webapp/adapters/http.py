@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import threading
 import time
@@ -49,7 +50,7 @@ class SessionPool:
                 if key[0] is not None:
                     for old in [k for k in self._sessions if k[0] == key[0]]:
                         self._sessions.pop(old).close()
-                session = _new_session()
+                session = _new_session(base_url)
                 self._sessions[key] = session
             return session
 
@@ -72,8 +73,17 @@ class SessionPool:
         return key in self._sessions
 
 
-def _new_session() -> requests.Session:
+def _new_session(base_url: str | None = None) -> requests.Session:
     session = requests.Session()
+    if base_url:
+        # requests re-reads the proxy and CA-bundle environment variables on every call
+        # (trust_env), which costs more than a local round trip; they are read here once per
+        # session instead (a session lives as long as its connection's key and base URL).
+        session.proxies.update(requests.utils.get_environ_proxies(base_url))
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        if bundle:
+            session.verify = bundle
+        session.trust_env = False
     adapter = HTTPAdapter(pool_connections=4, pool_maxsize=POOL_MAXSIZE, max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)

@@ -44,9 +44,9 @@ from .execution_input import (
     normalise_options,
 )
 from .transactions import (
-    core_write,
+    HeldConnection,
     end_read_transaction,
-    single_statement_connection,
+    held_connection,
     write_transaction,
 )
 
@@ -134,11 +134,11 @@ def _requested_id(connection: Any, candidates: list[rotation.Candidate], slug: s
     return wanted[0].id
 
 
-def _plan(provider: Any, connection: Any) -> _Plan:
+def _plan(provider: Any, connection: Any, held: HeldConnection) -> _Plan:
     if provider is None and connection is not None:
         provider = _connection_provider_id(connection)
-    snapshot = rotation.load_plan(_provider_key(provider))
-    end_read_transaction()
+        end_read_transaction()
+    snapshot = rotation.load_plan_on(held, _provider_key(provider))
     if snapshot is None:
         raise UnknownProvider(f"unknown provider {provider!r}")
     candidates = snapshot.candidates
@@ -183,7 +183,10 @@ class _Run:
     """The state of one execute/execute_stream call across its attempts."""
 
     def __init__(self, plan: _Plan, messages: list[dict], options: dict, feature: str | None,
-                 app_key_id: int | None, max_attempts: int) -> None:
+                 app_key_id: int | None, max_attempts: int, held: HeldConnection) -> None:
+        # The pooled connection the call's plan read, admissions and outcome run on (None
+        # once released: a stream's outcome is written later, on a connection of its own).
+        self.held: HeldConnection | None = held
         self.plan = plan
         self.messages = messages
         self.options = options
@@ -202,21 +205,23 @@ class _Run:
         if not reservations and not candidate.needs_trial:
             return None
         now = utcnow()
-        with core_write() as connection:
-            if candidate.needs_trial:
-                timeout = rotation.trial_timeout()
-                if not rotation.claim_trial(candidate.id, now, timeout, connection):
-                    connection.rollback()
-                    return Unavailability(candidate.id, candidate.name,
-                                          "circuit half-open: a trial request is running",
-                                          now + timeout)
-            full = rate_limits.reserve_first_full(reservations, now, connection)
-            if full is not None:
-                connection.rollback()
-                return Unavailability(
-                    candidate.id, candidate.name,
-                    f"{full.window} limit reached ({full.limit}/{full.limit})",
-                    rate_limits.next_window(full.window, now))
+        end_read_transaction()
+        try:
+            with self.held.write() as connection:
+                if candidate.needs_trial:
+                    timeout = rotation.trial_timeout()
+                    if not rotation.claim_trial(candidate.id, now, timeout, connection):
+                        raise _Refused(Unavailability(
+                            candidate.id, candidate.name,
+                            "circuit half-open: a trial request is running", now + timeout))
+                full = rate_limits.reserve_first_full(reservations, now, connection)
+                if full is not None:
+                    raise _Refused(Unavailability(
+                        candidate.id, candidate.name,
+                        f"{full.window} limit reached ({full.limit}/{full.limit})",
+                        rate_limits.next_window(full.window, now)))
+        except _Refused as refused:  # rolled back: no counter moved
+            return refused.unavailability
         return None
 
     # attempts -------------------------------------------------------------------------
@@ -297,46 +302,64 @@ class _Run:
                                       prompt_tokens, completion_tokens, provider_cost,
                                       has_catalog=self.plan.has_catalog)
         had_cooldown = candidate.cooldown_until is not None
-        if not had_cooldown and db.engine.dialect.name == "postgresql":
-            # The usage row and the counters in one statement: one round trip, both or neither.
-            with single_statement_connection() as connection:
-                health.record_success_with_usage(connection, usage.usage_row(outcome),
-                                                 candidate.id, outcome.created_at)
+        if self.held is not None:
+            end_read_transaction()
+            self._record_success(self.held, outcome, had_cooldown)
         else:
-            with core_write() as connection:
-                usage.record_attempt(outcome, connection=connection)
-                health.record_success(candidate.id, outcome.created_at,
-                                      had_cooldown=had_cooldown, connection=connection)
+            with held_connection() as held:
+                self._record_success(held, outcome, had_cooldown)
         self.attempts.append(AttemptRecord(opened.attempt, candidate.id, candidate.name, None,
                                            note, outcome.response_time_ms))
         return outcome.cost, outcome.response_time_ms
 
+    @staticmethod
+    def _record_success(held: HeldConnection, outcome: usage.AttemptOutcome,
+                        had_cooldown: bool) -> None:
+        if held.postgres and not had_cooldown:
+            # The usage row and the counters in one statement: one round trip, both or neither.
+            health.record_success_with_usage(held, usage.usage_row(outcome),
+                                             outcome.connection_id, outcome.created_at)
+            return
+        with held.write() as connection:
+            usage.record_attempt(outcome, connection=connection)
+            health.record_success(outcome.connection_id, outcome.created_at,
+                                  had_cooldown=had_cooldown, connection=connection)
+
+
+class _Refused(Exception):
+    """Admission said no; raised inside the admission transaction so it rolls back."""
+
+    def __init__(self, unavailability: Unavailability) -> None:
+        super().__init__(unavailability.reason)
+        self.unavailability = unavailability
+
 
 def _start(prompt_or_messages, provider, connection, options, feature, app_key_id,
-           max_attempts) -> _Run:
+           max_attempts, held: HeldConnection) -> _Run:
     messages = normalise_messages(prompt_or_messages)
     clean_options = normalise_options(options)
     attempts = normalise_max_attempts(max_attempts)
     clean_feature = normalise_feature(feature)
     if app_key_id is not None and (isinstance(app_key_id, bool) or not isinstance(app_key_id, int)):
         raise InvalidInput("app_key_id: must be an id", {"app_key_id": ["invalid"]})
-    plan = _plan(provider, connection)
-    return _Run(plan, messages, clean_options, clean_feature, app_key_id, attempts)
+    plan = _plan(provider, connection, held)
+    return _Run(plan, messages, clean_options, clean_feature, app_key_id, attempts, held)
 
 
 def execute(prompt_or_messages, *, provider=None, connection=None, options=None, feature=None,
             app_key_id=None, max_attempts=None) -> ExecutionResult:
     """Send one chat completion through the provider's rotation; see the module docstring."""
     started = time.perf_counter()
-    run = _start(prompt_or_messages, provider, connection, options, feature, app_key_id,
-                 max_attempts)
-    opened = run.open(lambda adapter, view: adapter.execute(view, run.messages, run.options))
-    completion = opened.result
-    model = completion.model or opened.model
-    cost, _ = run.succeed(opened, model=model, prompt_tokens=completion.prompt_tokens,
-                          completion_tokens=completion.completion_tokens,
-                          total_tokens=completion.total_tokens,
-                          provider_cost=completion.provider_cost)
+    with held_connection() as held:
+        run = _start(prompt_or_messages, provider, connection, options, feature, app_key_id,
+                     max_attempts, held)
+        opened = run.open(lambda adapter, view: adapter.execute(view, run.messages, run.options))
+        completion = opened.result
+        model = completion.model or opened.model
+        cost, _ = run.succeed(opened, model=model, prompt_tokens=completion.prompt_tokens,
+                              completion_tokens=completion.completion_tokens,
+                              total_tokens=completion.total_tokens,
+                              provider_cost=completion.provider_cost)
     return ExecutionResult(
         text=completion.text, finish_reason=completion.finish_reason, model=model or "",
         prompt_tokens=completion.prompt_tokens, completion_tokens=completion.completion_tokens,
@@ -460,6 +483,12 @@ def execute_stream(messages, *, provider, connection=None, options=None, feature
                    app_key_id=None, max_attempts=None) -> StreamingExecution:
     """Open a streamed completion through the rotation; failover happens until a stream is
     open (the adapter reads up to the first chunk, so early errors still fail over)."""
-    run = _start(messages, provider, connection, options, feature, app_key_id, max_attempts)
-    opened = run.open(lambda adapter, view: adapter.stream(view, run.messages, run.options))
+    with held_connection() as held:
+        run = _start(messages, provider, connection, options, feature, app_key_id, max_attempts,
+                     held)
+        try:
+            opened = run.open(lambda adapter, view: adapter.stream(view, run.messages,
+                                                                   run.options))
+        finally:
+            run.held = None  # the outcome is written when the stream ends, on its own connection
     return StreamingExecution(run, opened)

@@ -19,6 +19,7 @@ from ..adapters.base import ErrorClass, ProviderError
 from ..extensions import db
 from ..models import AiConnection
 from ..redaction import redact
+from .fixed_sql import fixed
 
 # Settings (app.config) and their defaults.
 DEFAULTS = {
@@ -92,7 +93,7 @@ def _success_statement():
     return (update(table).where(table.c.id == bindparam("connection_id"))
             .values(success_count=table.c.success_count + 1, consecutive_failures=0,
                     circuit_open_count=0, trial_started_at=None,
-                    last_used_at=bindparam("now")))
+                    last_used_at=bindparam("now"), updated_at=bindparam("now")))
 
 
 @cache
@@ -103,8 +104,7 @@ def _usage_and_success_statement():
 
     inserted = insert(_usage).values({name: bindparam(f"usage_{name}") for name in USAGE_COLUMNS})
     inserted = inserted.cte("inserted_usage")
-    # The column's Python-side onupdate default is not applied to this form; set it here.
-    return _success_statement().values(updated_at=bindparam("now")).add_cte(inserted)
+    return _success_statement().add_cte(inserted)
 
 
 def record_success_with_usage(connection: Connection, usage_values: dict, connection_id: int,
@@ -112,8 +112,8 @@ def record_success_with_usage(connection: Connection, usage_values: dict, connec
     """Insert the usage row and apply the success in one autocommitted statement (PostgreSQL,
     on an autocommit ``connection``; for a connection without a cooldown to clear)."""
     params = {f"usage_{name}": value for name, value in usage_values.items()}
-    connection.execute(_usage_and_success_statement(),
-                       {**params, "connection_id": connection_id, "now": now})
+    statement = fixed("usage_and_success", _usage_and_success_statement, connection.dialect)
+    statement.run(connection, {**params, "connection_id": connection_id, "now": now})
 
 
 def record_success(connection_id: int, now: datetime, had_cooldown: bool, *,
@@ -121,7 +121,8 @@ def record_success(connection_id: int, now: datetime, had_cooldown: bool, *,
     """Apply one successful attempt, inside the caller's transaction (on ``connection``, or
     the session's)."""
     connection = connection or db.session.connection()
-    connection.execute(_success_statement(), {"connection_id": connection_id, "now": now})
+    statement = fixed("success", _success_statement, connection.dialect)
+    statement.run(connection, {"connection_id": connection_id, "now": now})
     if had_cooldown:
         # A success ends an open circuit and any cooldown that has run out; a cooldown the
         # provider asked for (and that another process set meanwhile) still stands.

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 from ..extensions import db
 from ..models import RateLimitCounter, utcnow
 from .errors import InvalidInput
+from .fixed_sql import fixed
 from .transactions import write_transaction
 
 WINDOWS = ("minute", "day")
@@ -76,6 +77,43 @@ def _admit_statement(dialect_name: str):
     ).returning(_table.c.count)
 
 
+# PostgreSQL: two counters' upserts in one statement (data-modifying CTEs), one round trip
+# instead of two; each returns a row only when admitted. Two different rows, so the two
+# upserts never touch the same row; the caller's transaction still makes it both or neither.
+_ADMIT_PAIR_POSTGRESQL = """
+WITH first_counter AS (
+    INSERT INTO rate_limit_counters (scope, window_start, count)
+    VALUES (%(scope_1)s, %(start_1)s, 1)
+    ON CONFLICT (scope, window_start) DO UPDATE SET count = rate_limit_counters.count + 1
+    WHERE rate_limit_counters.count < %(limit_1)s
+    RETURNING 1
+), second_counter AS (
+    INSERT INTO rate_limit_counters (scope, window_start, count)
+    VALUES (%(scope_2)s, %(start_2)s, 1)
+    ON CONFLICT (scope, window_start) DO UPDATE SET count = rate_limit_counters.count + 1
+    WHERE rate_limit_counters.count < %(limit_2)s
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM first_counter), (SELECT count(*) FROM second_counter)
+"""
+
+
+def _reserve_pair(connection, first: Reservation, second: Reservation,
+                  now: datetime) -> Reservation | None:
+    """Both counters in one statement (PostgreSQL, on a HeldConnection); the first full one."""
+    admitted_first, admitted_second = connection.run_driver_sql(_ADMIT_PAIR_POSTGRESQL, {
+        "scope_1": first.scope, "start_1": window_start(first.window, now),
+        "limit_1": first.limit,
+        "scope_2": second.scope, "start_2": window_start(second.window, now),
+        "limit_2": second.limit,
+    })[0]
+    if not admitted_first:
+        return first
+    if not admitted_second:
+        return second
+    return None
+
+
 def _check_limit(limit: int) -> int:
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
         raise InvalidInput(f"a rate limit must be a whole number ≥ 0, not {limit!r}")
@@ -92,13 +130,21 @@ def reserve_first_full(reservations: Sequence[Reservation], now: datetime | None
     """
     now = now or utcnow()
     connection = connection or db.session.connection()
-    statement = _admit_statement(connection.dialect.name)
+    dialect = connection.dialect
+    if (len(reservations) == 2 and dialect.name == "postgresql"
+            and hasattr(connection, "run_driver_sql")
+            and all(_check_limit(item.limit) > 0 for item in reservations)):
+        full = _reserve_pair(connection, reservations[0], reservations[1], now)
+        if full is None and random.random() < PRUNE_PROBABILITY:
+            prune(now, connection)
+        return full
+    statement = fixed("admit", lambda: _admit_statement(dialect.name), dialect)
     for item in reservations:
         limit = _check_limit(item.limit)
         if limit == 0:
             return item
-        admitted = connection.execute(statement, {"scope": item.scope, "limit": limit,
-                                                  "start": window_start(item.window, now)}).first()
+        admitted = statement.first(connection, {"scope": item.scope, "limit": limit,
+                                                "start": window_start(item.window, now)})
         if admitted is None:
             return item
     if random.random() < PRUNE_PROBABILITY:

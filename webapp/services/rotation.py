@@ -22,7 +22,8 @@ from ..crypto import CredentialsError, cipher
 from ..extensions import db
 from ..models import AiConnection, AiProvider, AiProviderModel, RateLimitCounter, utcnow
 from . import rate_limits
-from .transactions import read_rows
+from .fixed_sql import fixed
+from .transactions import HeldConnection, read_rows
 
 DEFAULT_TRIAL_TIMEOUT_SECONDS = 120
 
@@ -263,6 +264,20 @@ def load_plan(provider_key: int | str, now: datetime | None = None) -> ProviderS
     now = now or utcnow()
     kind = "plan_by_slug" if isinstance(provider_key, str) else "plan_by_id"
     rows = read_rows(_statement(kind), {"key": provider_key, **_windows(now)})
+    return snapshot_from_rows(rows, now)
+
+
+def load_plan_on(held: HeldConnection, provider_key: int | str,
+                 now: datetime | None = None) -> ProviderSnapshot | None:
+    """load_plan on execute()'s held connection, as precompiled driver SQL (the hot path)."""
+    now = now or utcnow()
+    kind = "plan_by_slug" if isinstance(provider_key, str) else "plan_by_id"
+    statement = fixed(kind, lambda: _statement(kind), held.connection.dialect)
+    return snapshot_from_rows(held.read(statement, {"key": provider_key, **_windows(now)}), now)
+
+
+def snapshot_from_rows(rows, now: datetime) -> ProviderSnapshot | None:
+    """The ProviderSnapshot of a plan query's rows (None when the provider does not exist)."""
     if not rows:
         return None
     timeout = trial_timeout()

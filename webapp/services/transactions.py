@@ -79,3 +79,73 @@ def single_statement_connection() -> Iterator[Connection]:
     with db.engine.connect() as connection:
         connection.execution_options(isolation_level="AUTOCOMMIT")
         yield connection
+
+
+class HeldConnection:
+    """One pooled connection for a whole execute() call (plan read, admission, outcome), so
+    the call checks out one connection instead of one per step. Between the steps — and so
+    while the provider is called — no transaction is open on it.
+
+    The hot statements (FixedStatement) run on the driver's own cursor; anything else goes
+    through ``execute`` (SQLAlchemy) on the same connection and transaction.
+
+    PostgreSQL: the connection is in autocommit mode; a lone statement commits by itself and
+    ``write()`` wraps several in BEGIN/COMMIT. SQLite: the driver runs in autocommit mode
+    (see extensions.py), so the plan read needs no BEGIN/COMMIT; ``write()`` takes the write
+    lock up front (BEGIN IMMEDIATE)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.dialect = connection.dialect
+        self.postgres = connection.dialect.name == "postgresql"
+        if self.postgres:
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+        else:
+            connection.execution_options(sqlite_immediate=True)
+        self._cursor = connection.connection.driver_connection.cursor()
+
+    def run_driver_sql(self, sql: str, parameters: Any) -> list:
+        """One statement on the driver's cursor; its rows (empty when it returns none)."""
+        cursor = self._cursor
+        cursor.execute(sql, parameters)
+        return cursor.fetchall() if cursor.description is not None else []
+
+    def execute(self, statement: Any, parameters: Any = None):
+        """A SQLAlchemy statement on the same connection (and transaction)."""
+        return self.connection.execute(statement, parameters)
+
+    def read(self, statement: Any, params: dict) -> list:
+        """All rows of one read-only FixedStatement, outside any transaction."""
+        return statement.rows(self, params)
+
+    @contextmanager
+    def write(self) -> Iterator[HeldConnection]:
+        """One short write transaction: committed on success, rolled back on any exception."""
+        connection = self.connection
+        if not self.postgres:
+            with connection.begin():  # BEGIN IMMEDIATE (extensions.py)
+                yield self
+            return
+        self._cursor.execute("BEGIN")
+        try:
+            yield self
+        except BaseException:
+            self._cursor.execute("ROLLBACK")
+            raise
+        self._cursor.execute("COMMIT")
+
+    def close(self) -> None:
+        self._cursor.close()
+
+
+@contextmanager
+def held_connection() -> Iterator[HeldConnection]:
+    """A HeldConnection, back in the pool when the block ends (the session's own transaction,
+    if any, is committed first, as core_write does)."""
+    end_read_transaction()
+    with db.engine.connect() as connection:
+        held = HeldConnection(connection)
+        try:
+            yield held
+        finally:
+            held.close()

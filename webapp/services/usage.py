@@ -7,12 +7,13 @@ from datetime import datetime
 from decimal import Decimal
 from functools import cache
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.engine import Connection
 
 from ..extensions import db
 from ..models import AiConnectionUsage, AiProviderModel
 from ..redaction import redact
+from .fixed_sql import fixed
 from .pricing import Price, candidate_names, cost_of, lookup_price
 
 _usage = AiConnectionUsage.__table__
@@ -87,8 +88,9 @@ def record_attempt(outcome: AttemptOutcome, secrets: tuple[str, ...] = (), *,
                    connection: Connection | None = None) -> None:
     """Insert the attempt's usage row inside the caller's transaction (on ``connection``, or
     the session's)."""
-    (connection or db.session.connection()).execute(_insert_usage(),
-                                                    usage_row(outcome, secrets))
+    connection = connection or db.session.connection()
+    fixed("usage_insert", _insert_usage, connection.dialect).run(connection,
+                                                                  usage_row(outcome, secrets))
 
 
 def usage_row(outcome: AttemptOutcome, secrets: tuple[str, ...] = ()) -> dict:
@@ -117,4 +119,4 @@ def usage_row(outcome: AttemptOutcome, secrets: tuple[str, ...] = ()) -> dict:
 
 @cache
 def _insert_usage():
-    return insert(_usage)
+    return insert(_usage).values({name: bindparam(name) for name in USAGE_COLUMNS})
