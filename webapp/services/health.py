@@ -20,6 +20,7 @@ from ..extensions import db
 from ..models import AiConnection
 from ..redaction import redact
 from .fixed_sql import fixed
+from .transactions import HeldConnection
 
 # Settings (app.config) and their defaults.
 DEFAULTS = {
@@ -107,8 +108,8 @@ def _usage_and_success_statement():
     return _success_statement().add_cte(inserted)
 
 
-def record_success_with_usage(connection: Connection, usage_values: dict, connection_id: int,
-                              now: datetime) -> None:
+def record_success_with_usage(connection: HeldConnection | Connection, usage_values: dict,
+                              connection_id: int, now: datetime) -> None:
     """Insert the usage row and apply the success in one autocommitted statement (PostgreSQL,
     on an autocommit ``connection``; for a connection without a cooldown to clear)."""
     params = {f"usage_{name}": value for name, value in usage_values.items()}
@@ -117,7 +118,7 @@ def record_success_with_usage(connection: Connection, usage_values: dict, connec
 
 
 def record_success(connection_id: int, now: datetime, had_cooldown: bool, *,
-                   connection: Connection | None = None) -> None:
+                   connection: Connection | HeldConnection | None = None) -> None:
     """Apply one successful attempt, inside the caller's transaction (on ``connection``, or
     the session's)."""
     connection = connection or db.session.connection()

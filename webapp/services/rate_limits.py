@@ -22,7 +22,7 @@ from ..extensions import db
 from ..models import RateLimitCounter, utcnow
 from .errors import InvalidInput
 from .fixed_sql import fixed
-from .transactions import write_transaction
+from .transactions import HeldConnection, write_transaction
 
 WINDOWS = ("minute", "day")
 # Counter rows older than this are deleted now and then (cheaply, during an admission).
@@ -121,7 +121,7 @@ def _check_limit(limit: int) -> int:
 
 
 def reserve_first_full(reservations: Sequence[Reservation], now: datetime | None = None,
-                       connection: Connection | None = None) -> Reservation | None:
+                       connection: Connection | HeldConnection | None = None) -> Reservation | None:
     """Increment every counter inside the caller's open transaction (on ``connection``, or
     the session's; not committed here).
 
@@ -200,7 +200,7 @@ def headroom(scope: str, limit: int, window: str = "minute", now: datetime | Non
     return max(_check_limit(limit) - count, 0)
 
 
-def prune(now: datetime | None = None, connection: Connection | None = None) -> int:
+def prune(now: datetime | None = None, connection: Connection | HeldConnection | None = None) -> int:
     """Delete counter rows of windows that ended long ago (inside the caller's transaction)."""
     cutoff = (now or utcnow()) - KEEP_WINDOWS_FOR
     statement = delete(_table).where(_table.c.window_start < cutoff)

@@ -332,7 +332,7 @@ def order(candidates: list[Candidate], first_id: int | None = None,
 
 
 def claim_trial(connection_id: int, now: datetime, timeout: timedelta,
-                connection: Connection | None = None) -> bool:
+                connection: Connection | HeldConnection | None = None) -> bool:
     """Atomically claim the half-open trial of an expired circuit (inside the caller's
     transaction, on ``connection`` or the session's): exactly one process wins; a claim older
     than ``timeout`` may be re-taken."""

@@ -15,6 +15,7 @@ from ..models import AiConnectionUsage, AiProviderModel
 from ..redaction import redact
 from .fixed_sql import fixed
 from .pricing import Price, candidate_names, cost_of, lookup_price
+from .transactions import HeldConnection
 
 _usage = AiConnectionUsage.__table__
 # The columns usage_row() fills.
@@ -85,7 +86,7 @@ def cost_for(provider_id: int, settings: dict | None, model: str | None,
 
 
 def record_attempt(outcome: AttemptOutcome, secrets: tuple[str, ...] = (), *,
-                   connection: Connection | None = None) -> None:
+                   connection: Connection | HeldConnection | None = None) -> None:
     """Insert the attempt's usage row inside the caller's transaction (on ``connection``, or
     the session's)."""
     connection = connection or db.session.connection()
