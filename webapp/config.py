@@ -2,6 +2,7 @@
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from cryptography.fernet import Fernet
@@ -42,9 +43,9 @@ def ensure_instance_folder(path: str) -> Path:
     folder = Path(path)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / ".write-test"
-        probe.write_text("ok")
-        probe.unlink()
+        # A uniquely named probe: several workers may start at the same moment.
+        with tempfile.TemporaryFile(dir=folder):
+            pass
     except OSError as exc:
         raise ConfigError(
             f"the instance folder {folder} cannot be written ({exc.strerror}); "
@@ -54,21 +55,33 @@ def ensure_instance_folder(path: str) -> Path:
 
 
 def _read_or_create_secret(folder: Path, filename: str, make, logger) -> str:
+    """Read a generated secret, creating it first if needed.
+
+    The secret is written to a private temporary file and linked into place, which either
+    succeeds whole or finds another process's file already there, so workers starting
+    together all end up with the same complete value.
+    """
     path = folder / filename
     try:
-        if path.exists():
-            return path.read_text().strip()
-        value = make()
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(value + "\n")
+        if not path.exists():
+            fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{filename}.")  # mode 0600
+            try:
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(make() + "\n")
+                try:
+                    os.link(temporary, path)
+                except FileExistsError:
+                    pass
+                else:
+                    logger.warning("Generated %s into %s (mode 0600). Keep it: it is needed "
+                                   "to read stored data.", filename, path)
+            finally:
+                os.unlink(temporary)
+        return path.read_text().strip()
     except OSError as exc:
         raise ConfigError(
             f"cannot read or create {path} ({exc.strerror}); fix the instance folder's permissions"
         ) from None
-    logger.warning("Generated %s into %s (mode 0600). Keep it: it is needed to read stored data.",
-                   filename, path)
-    return value
 
 
 def normalise_database_url(raw: str) -> str:

@@ -145,3 +145,37 @@ def test_database_dump_holds_no_plaintext_key(tmp_path, make_provider, make_conn
                           capture_output=True, text=True)
     if dump.returncode == 0:
         assert "PLAINTEXT-SHOULD-NOT-APPEAR" not in dump.stdout
+
+
+
+def test_workers_starting_together_share_one_generated_secret(tmp_path, monkeypatch):
+    """Many workers creating the instance folder at the same moment all boot, with the same
+    complete keys (gunicorn starts its workers together)."""
+    import logging
+    import threading
+
+    from webapp.config import load_config
+
+    for name in ("DATABASE_URL", "CREDENTIALS_KEYS", "SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    folder = tmp_path / "instance"
+    barrier = threading.Barrier(16)
+    results, errors = [], []
+
+    def start():
+        barrier.wait()
+        try:
+            results.append(load_config(str(folder), logging.getLogger("test")))
+        except Exception as exc:  # noqa: BLE001  (collected and asserted below)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len({tuple(r["CREDENTIALS_KEYS"]) for r in results}) == 1
+    assert len({r["SECRET_KEY"] for r in results}) == 1
+    assert sorted(p.name for p in folder.iterdir()) == ["credentials.key", "secret_key"]
+    assert ((folder / "credentials.key").stat().st_mode & 0o777) == 0o600
