@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -224,6 +225,9 @@ class _Run:
             return refused.unavailability
         return None
 
+    def _connection_released(self):
+        return self.held.released() if self.held is not None else nullcontext()
+
     # attempts -------------------------------------------------------------------------
     def open(self, call: Callable[[Any, rotation.ConnectionView], Any]) -> _Opened:
         """Try connections in order until one answers; raise the right error otherwise."""
@@ -245,7 +249,8 @@ class _Run:
             model = requested_model or view.model
             started = time.perf_counter()
             try:
-                result = call(self.adapter, view)
+                with self._connection_released():
+                    result = call(self.adapter, view)
             except ProviderError as exc:
                 error = exc
             except Exception as exc:  # an adapter bug must not lose the attempt's record

@@ -82,9 +82,10 @@ def single_statement_connection() -> Iterator[Connection]:
 
 
 class HeldConnection:
-    """One pooled connection for a whole execute() call (plan read, admission, outcome), so
-    the call checks out one connection instead of one per step. Between the steps — and so
-    while the provider is called — no transaction is open on it.
+    """A pooled connection for the database steps of one execute() call (plan read,
+    admission, outcome). It is given back to the pool while the provider is called
+    (``released``), so a slow provider never ties up a database connection, and no
+    transaction is ever open across the call.
 
     The hot statements (FixedStatement) run on the driver's own cursor; anything else goes
     through ``execute`` (SQLAlchemy) on the same connection and transaction.
@@ -94,15 +95,30 @@ class HeldConnection:
     (see extensions.py), so the plan read needs no BEGIN/COMMIT; ``write()`` takes the write
     lock up front (BEGIN IMMEDIATE)."""
 
-    def __init__(self, connection: Connection) -> None:
-        self.connection = connection
-        self.dialect = connection.dialect
-        self.postgres = connection.dialect.name == "postgresql"
+    def __init__(self, engine: Any) -> None:
+        self._engine = engine
+        self.dialect = engine.dialect
+        self.postgres = engine.dialect.name == "postgresql"
+        self._checkout()
+
+    def _checkout(self) -> None:
+        connection = self._engine.connect()
         if self.postgres:
             connection.execution_options(isolation_level="AUTOCOMMIT")
         else:
             connection.execution_options(sqlite_immediate=True)
+        self.connection = connection
         self._cursor = connection.connection.driver_connection.cursor()
+
+    @contextmanager
+    def released(self) -> Iterator[None]:
+        """Give the connection back to the pool for the block (the provider call), so a
+        process never holds more pooled connections than it has database work under way."""
+        self.close()
+        try:
+            yield
+        finally:
+            self._checkout()
 
     def run_driver_sql(self, sql: str, parameters: Any) -> list:
         """One statement on the driver's cursor; its rows (empty when it returns none)."""
@@ -136,6 +152,7 @@ class HeldConnection:
 
     def close(self) -> None:
         self._cursor.close()
+        self.connection.close()
 
 
 @contextmanager
@@ -143,9 +160,8 @@ def held_connection() -> Iterator[HeldConnection]:
     """A HeldConnection, back in the pool when the block ends (the session's own transaction,
     if any, is committed first, as core_write does)."""
     end_read_transaction()
-    with db.engine.connect() as connection:
-        held = HeldConnection(connection)
-        try:
-            yield held
-        finally:
-            held.close()
+    held = HeldConnection(db.engine)
+    try:
+        yield held
+    finally:
+        held.close()
