@@ -6,6 +6,7 @@ from cryptography.fernet import Fernet
 from tests.dbutil import BACKENDS, database_url
 from webapp import create_app
 from webapp.extensions import db as _db
+from webapp.simulator import start_simulator
 
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "correct horse battery"
@@ -137,3 +138,13 @@ def make_connection():
         return connection
 
     return factory
+
+
+@pytest.fixture(scope="session")
+def simulator():
+    """The provider simulator over real HTTP on 127.0.0.1: ``.url`` (base),
+    ``.openai_url``/``.gemini_url``/``.openrouter_url``, and helpers ``.program(key, [scenario,
+    …])``, ``.reset()``, ``.requests()``, ``.stats()``. One per test session."""
+    handle = start_simulator("127.0.0.1", 0)
+    yield handle
+    handle.stop()

@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
-from tests.unit.conftest import simulator  # noqa: F401  (session-scoped provider simulator)
 from webapp.extensions import db
 from webapp.models import AiConnectionUsage
 
@@ -50,7 +49,7 @@ def make_key(app):
 
 
 @pytest.fixture
-def openai_provider(app, make_provider, make_connection, simulator):  # noqa: F811
+def openai_provider(app, make_provider, make_connection, simulator):
     """Provider "sim" (OpenAI kind) with one healthy connection on the simulator."""
     with app.app_context():
         provider = make_provider(slug="sim", adapter_kind="openai")

@@ -3,7 +3,6 @@
 import pytest
 import yaml
 
-from tests.unit.conftest import simulator  # noqa: F401  (session fixture)
 from webapp.models import AiProvider
 
 KEY = "sk-sim-ok-cli-0000000001"
@@ -74,7 +73,7 @@ def test_export_to_stdout_and_file(app, runner, config, tmp_path):
     assert result.exit_code == 0 and target.read_text().startswith("# AI connection manager")
 
 
-def test_refresh_models(app, runner, simulator, make_provider, make_connection):  # noqa: F811
+def test_refresh_models(app, runner, simulator, make_provider, make_connection):
     with app.app_context():
         working = make_provider("router", adapter_kind="openrouter")
         make_connection(working, api_key="sk-or-sim-ok-cli-1", base_url=simulator.openrouter_url)

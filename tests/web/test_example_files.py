@@ -2,14 +2,13 @@
 
 from pathlib import Path
 
-from tests.unit.conftest import simulator  # noqa: F401
 from webapp.services.config_file import apply_import, plan_import
 from webapp.services.execution import execute
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "simulator-providers.yaml"
 
 
-def test_simulator_example_imports_and_fails_over(ctx, simulator):  # noqa: F811
+def test_simulator_example_imports_and_fails_over(ctx, simulator):
     text = EXAMPLE.read_text().replace("http://127.0.0.1:8900", simulator.url)
     plan = plan_import(text)
     assert plan.problems == []

@@ -4,7 +4,6 @@ import json
 
 import pytest
 
-from tests.unit.conftest import simulator  # noqa: F401  (the provider simulator fixture)
 from webapp.extensions import db
 from webapp.models import AiConnection
 
@@ -12,7 +11,7 @@ HX = {"HX-Request": "true"}
 
 
 @pytest.fixture
-def sim_provider(ctx, make_provider, make_connection, simulator):  # noqa: F811
+def sim_provider(ctx, make_provider, make_connection, simulator):
     provider = make_provider(slug="sim", name="Simulated")
     good = make_connection(provider, name="good", api_key="sk-sim-ok-0000000000001",
                            base_url=simulator.openai_url, model="gpt-4o-mini", priority=1)
@@ -129,7 +128,7 @@ def test_bad_reorder_is_refused_and_changes_nothing(logged_in, ctx, sim_provider
     assert moved.status_code == 400 and _order(provider_id) == before
 
 
-def test_fetch_models_fills_a_pick_list(logged_in, sim_provider, simulator):  # noqa: F811
+def test_fetch_models_fills_a_pick_list(logged_in, sim_provider, simulator):
     provider_id, good, _ = sim_provider
     response = logged_in.post("/connections/fetch-models", headers=HX, data={
         "provider_id": str(provider_id), "api_key": "sk-sim-ok-typed-in-form-01",
@@ -149,7 +148,7 @@ def test_fetch_models_fills_a_pick_list(logged_in, sim_provider, simulator):  # 
 
 
 def test_fetch_models_without_javascript_shows_the_form_again(logged_in, sim_provider,
-                                                             simulator):  # noqa: F811
+                                                             simulator):
     provider_id, _, _ = sim_provider
     response = logged_in.post("/connections/new", data={
         "provider_id": str(provider_id), "name": "new", "api_key": "sk-sim-ok-nojs-000000001",

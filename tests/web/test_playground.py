@@ -2,7 +2,6 @@
 
 import pytest
 
-from tests.unit.conftest import simulator  # noqa: F401
 from webapp.extensions import db
 from webapp.models import AiConnectionUsage
 
@@ -10,7 +9,7 @@ HX = {"HX-Request": "true"}
 
 
 @pytest.fixture
-def failover(ctx, make_provider, make_connection, simulator):  # noqa: F811
+def failover(ctx, make_provider, make_connection, simulator):
     provider = make_provider(slug="sim", name="Simulated")
     broken = make_connection(provider, name="broken", api_key="sk-sim-server-error-000001",
                              base_url=simulator.openai_url, model="gpt-4o-mini", priority=1)
